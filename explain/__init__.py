@@ -1,0 +1,48 @@
+"""Glimpse's core: load BERT-family models, extract attention, build figures. Never imports streamlit."""
+
+from explain.attention import (
+    AttentionResult,
+    AttentionView,
+    HeadFusion,
+    attention_view,
+    head_average,
+    merge_pieces,
+    renormalise,
+    rollout,
+    rollout_relevance,
+    run_attention,
+)
+from explain.errors import ComputationError, GlimpseError, InputError, ModelLoadError, ModelSourceError
+from explain.inputs import MAX_CHARS, Encoding, prepare_input
+from explain.models import ModelBundle, ModelInfo, load_bundle
+from explain.sources import ModelSource, SourceKind, SourcePolicy, default_source, policy_from_env, resolve_source
+
+__all__ = [
+    "MAX_CHARS",
+    "AttentionResult",
+    "AttentionView",
+    "ComputationError",
+    "Encoding",
+    "GlimpseError",
+    "HeadFusion",
+    "InputError",
+    "ModelBundle",
+    "ModelInfo",
+    "ModelLoadError",
+    "ModelSource",
+    "ModelSourceError",
+    "SourceKind",
+    "SourcePolicy",
+    "attention_view",
+    "default_source",
+    "head_average",
+    "load_bundle",
+    "merge_pieces",
+    "policy_from_env",
+    "prepare_input",
+    "renormalise",
+    "resolve_source",
+    "rollout",
+    "rollout_relevance",
+    "run_attention",
+]

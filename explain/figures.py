@@ -1,0 +1,145 @@
+"""Plotly figures of attention: result in, ``go.Figure`` out (never shown here).
+
+Arrays go to Plotly as numpy (it sends them as base64 typed arrays; Python lists are ~4x larger and
+10x slower). Token labels are escaped for Plotly's pseudo-HTML (``<a href>`` and ``<b>`` would
+otherwise render), and repeated tokens are made distinct with invisible zero-width spaces so that a
+categorical axis keeps one row per position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+#: The grid shows at most this many positions per axis; longer inputs are max-pooled in blocks.
+GRID_MAX_CELLS = 128
+_SEQUENTIAL = "Blues"
+_ZW = "\u200b"
+
+
+def axis_labels(labels: Sequence[str]) -> list[str]:
+    """Labels safe for Plotly text and unique per position (duplicates get zero-width suffixes)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        safe = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        count = seen.get(safe, 0)
+        seen[safe] = count + 1
+        out.append(safe + _ZW * count)
+    return out
+
+
+def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
+    """One attention matrix (n, n): row = query token (who attends), column = key token (attended to)."""
+    ticks = axis_labels(labels)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(matrix, dtype=np.float32),
+            x=ticks,
+            y=ticks,
+            colorscale=_SEQUENTIAL,
+            zmin=0.0,
+            colorbar={"title": {"text": "weight"}},
+            hovertemplate="query <b>%{y}</b> → key <b>%{x}</b><br>weight %{z:.4f}<extra></extra>",
+        )
+    )
+    side = min(900, 260 + 14 * len(labels))
+    fig.update_layout(
+        title={"text": title},
+        height=side,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        xaxis={"title": {"text": "key (attended to)"}, "side": "top", "tickangle": -60},
+        yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed"},
+    )
+    return fig
+
+
+def head_grid(weights: np.ndarray) -> go.Figure:
+    """Small multiples: one thumbnail per (layer, head) of weights (layers, heads, n, n).
+
+    Values are sent as whole percents (uint8) to keep the grid light; exact values are one hover away
+    in the per-head heatmap. Inputs longer than GRID_MAX_CELLS are max-pooled in blocks.
+    """
+    n_layers, n_heads, n, _ = weights.shape
+    pooled, block = _pool(weights)
+    percent = np.rint(pooled * 100).astype(np.uint8)  # (layers, heads, m, m)
+    fig = go.Figure()
+    gap = 0.004
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            k = layer * n_heads + head + 1
+            fig.add_trace(
+                go.Heatmap(
+                    z=percent[layer, head],
+                    coloraxis="coloraxis",
+                    xaxis=f"x{k}",
+                    yaxis=f"y{k}",
+                    hovertemplate=(
+                        f"layer {layer} · head {head}<br>query block %{{y}} → key block %{{x}}"
+                        "<br>≈ %{z}%<extra></extra>"
+                        if block > 1
+                        else f"layer {layer} · head {head}<br>query #%{{y}} → key #%{{x}}<br>≈ %{{z}}%<extra></extra>"
+                    ),
+                )
+            )
+            x0, x1 = head / n_heads + gap, (head + 1) / n_heads - gap
+            y1, y0 = 1 - layer / n_layers - gap, 1 - (layer + 1) / n_layers + gap
+            axis = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False}
+            fig.layout[f"xaxis{k}"] = {**axis, "domain": [x0, x1], "anchor": f"y{k}"}
+            fig.layout[f"yaxis{k}"] = {**axis, "domain": [y0, y1], "anchor": f"x{k}", "autorange": "reversed"}
+    fig.update_layout(
+        height=max(300, 70 * n_layers + 80),
+        margin={"l": 50, "r": 10, "t": 40, "b": 10},
+        coloraxis={"colorscale": _SEQUENTIAL, "cmin": 0, "cmax": 100,
+                   "colorbar": {"title": {"text": "%"}, "thickness": 12}},
+        annotations=_grid_annotations(n_layers, n_heads),
+    )
+    return fig
+
+
+def relevance_bars(labels: Sequence[str], values: np.ndarray, title: str) -> go.Figure:
+    """Per-token relevance as bars, in text order."""
+    ticks = axis_labels(labels)
+    fig = go.Figure(
+        go.Bar(
+            x=ticks,
+            y=np.asarray(values, dtype=np.float32),
+            marker_color="#2166ac",
+            hovertemplate="<b>%{x}</b><br>relevance %{y:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        height=360,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        yaxis={"title": {"text": "share of [CLS]'s rolled-out attention"}, "rangemode": "tozero"},
+        xaxis={"tickangle": -60},
+    )
+    return fig
+
+
+def _pool(weights: np.ndarray) -> tuple[np.ndarray, int]:
+    n = weights.shape[-1]
+    block = -(-n // GRID_MAX_CELLS)
+    if block == 1:
+        return weights, 1
+    m = -(-n // block)
+    padded = np.zeros((*weights.shape[:2], m * block, m * block), dtype=weights.dtype)
+    padded[..., :n, :n] = weights
+    return padded.reshape(*weights.shape[:2], m, block, m, block).max(axis=(3, 5)), block
+
+
+def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
+    heads = [
+        {"text": f"H{h}", "x": (h + 0.5) / n_heads, "y": 1.0, "xref": "paper", "yref": "paper",
+         "yanchor": "bottom", "showarrow": False, "font": {"size": 10}}
+        for h in range(n_heads)
+    ]
+    layers = [
+        {"text": f"L{layer}", "x": 0.0, "y": 1 - (layer + 0.5) / n_layers, "xref": "paper", "yref": "paper",
+         "xanchor": "right", "showarrow": False, "font": {"size": 10}}
+        for layer in range(n_layers)
+    ]
+    return heads + layers

