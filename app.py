@@ -1,0 +1,16 @@
+"""Glimpse: the frame. Page config, the shared sidebar (model and text), and navigation."""
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="Glimpse — attention and attributions for BERT models", page_icon="🔎", layout="wide")
+ui.start_timer()
+ui.sidebar()
+page = st.navigation(
+    [
+        st.Page("pages/attention.py", title="Attention", icon="🔎", default=True),
+        st.Page("pages/model.py", title="Model", icon="🧩"),
+    ]
+)
+page.run()

@@ -1,0 +1,33 @@
+"""Model page: what is loaded, and how to load your own."""
+
+import streamlit as st
+
+import explain
+import ui
+
+st.title("Model")
+source = ui.active_source()
+try:
+    bundle = ui.load_bundle(source.kind.value, source.ref)
+except explain.GlimpseError as exc:
+    st.error(str(exc))
+    st.stop()
+ui.model_info(bundle.info)
+st.caption(
+    "Attention comes from the model run with eager attention (fused kernels return no weights); the model "
+    "is loaded once per server, in eval mode, with its parameters frozen."
+)
+st.subheader("Load your own model")
+st.markdown(
+    """
+Any Hugging Face BERT-family checkpoint works: BERT, DistilBERT, RoBERTa, ELECTRA, ALBERT, DeBERTa-v2.
+
+1. Save it to a folder once: `model.save_pretrained("my-model")` and `tokenizer.save_pretrained("my-model")`.
+2. Open **Model** in the sidebar, type the folder's absolute path, and press **Load model**.
+
+A hub id (`org/name`) works when the machine is online or the model is in the local cache
+(set `HF_HUB_OFFLINE=1` to use the cache without network). Servers can restrict what users may load
+with `GLIMPSE_MODEL_SOURCES` (e.g. `embedded,hub`) and `GLIMPSE_MODEL_ROOTS`.
+"""
+)
+ui.footer()

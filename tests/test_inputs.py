@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from explain import MAX_CHARS, InputError, ModelBundle, prepare_input
+from explain.inputs import clean_text
+
+
+def test_truncation_says_how_many_tokens_were_dropped(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, " ".join(["movie"] * 100))
+    assert enc.n_tokens == 64 and enc.n_original == 102 and enc.n_dropped == 38
+    assert any("38 token(s) were dropped" in n for n in enc.notices)
+
+
+def test_short_text_has_no_notice(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "a good movie")
+    assert enc.n_dropped == 0 and enc.notices == ()
+
+
+def test_pair_truncation_and_segments(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, " ".join(["good"] * 50), " ".join(["bad"] * 50))
+    assert enc.n_tokens == 64 and enc.n_dropped == 39
+    assert enc.sentence_b_start is not None
+    assert enc.token_type_ids is not None
+    assert (enc.token_type_ids[enc.sentence_b_start :] == 1).all()
+    assert (enc.token_type_ids[: enc.sentence_b_start] == 0).all()
+
+
+def test_roberta_gets_no_token_type_ids(family_bundle: ModelBundle) -> None:
+    enc = prepare_input(family_bundle, "hello world", "the movie")
+    if family_bundle.info.family in ("roberta", "distilbert", "deberta-v2"):
+        assert enc.token_type_ids is None  # never invent segment ids a model cannot take
+    assert enc.sentence_b_start is not None and enc.segment[-1] == 1
+
+
+def test_long_paste_rejected_fast(bert_bundle: ModelBundle) -> None:
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="at most"):
+        prepare_input(bert_bundle, "x" * 100_000)
+    assert time.perf_counter() - start < 0.1
+    prepare_input(bert_bundle, "word " * (MAX_CHARS // 5 - 1))  # just under the limit: truncated, not refused
+
+
+@pytest.mark.parametrize("text", ["", "   \t\n", "\u200b\u200c\u200d\ufeff", "\x00\x07"])
+def test_empty_inputs_rejected(bert_bundle: ModelBundle, text: str) -> None:
+    with pytest.raises(InputError, match="at least one word"):
+        prepare_input(bert_bundle, text)
+
+
+def test_empty_sentence_b_rejected(bert_bundle: ModelBundle) -> None:
+    with pytest.raises(InputError, match="Sentence B"):
+        prepare_input(bert_bundle, "fine", "  ")
+
+
+def test_typed_special_tokens_stay_text(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "good [SEP] bad [CLS]")
+    assert enc.tokens.count("[SEP]") == 1 and enc.tokens.count("[CLS]") == 1  # only the real ones
+    assert enc.sentence_b_start is None and (enc.segment == 0).all()
+    notice = " ".join(enc.notices)
+    assert "'[SEP]' → [ sep ]" in notice and "'[CLS]' → [ cl ##s ]" in notice
+
+
+def test_control_and_bidi_characters_removed() -> None:
+    cleaned, removed = clean_text("a\x00b\x07c\u202eevil\r\nline")
+    assert cleaned == "abcevil\nline" and removed == 3
+    assert clean_text("\ud800x")[0] == "\ufffdx"  # lone surrogate no longer crashes the tokenizer
+
+
+def test_words_are_what_the_user_typed(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "Unbelievably good, isn't it?")
+    assert enc.words == ("[CLS]", "Unbelievably", "good,", "isn't", "it?", "[SEP]")
+    # every token maps to a word, in order, and specials are words of their own
+    assert list(np.unique(enc.word_index)) == list(range(len(enc.words)))
+    assert (np.diff(enc.word_index) >= 0).all()
+
+
+def test_words_for_byte_level_bpe(family_bundle: ModelBundle) -> None:
+    enc = prepare_input(family_bundle, "the movie was great")
+    assert [w for w, s in zip(enc.words, _word_special(enc), strict=True) if not s] == ["the", "movie", "was", "great"]
+
+
+def _word_special(enc: object) -> list[bool]:
+    e = enc  # type: ignore[assignment]
+    return [bool(e.special[e.word_index == w].all()) for w in range(len(e.words))]  # type: ignore[attr-defined]
