@@ -68,6 +68,22 @@ def start_timer() -> None:
     st.session_state[_K + "t0"] = time.perf_counter()
 
 
+def keep_page_state(prefixes: tuple[str, ...] = ("attention.",)) -> None:
+    """Keep page widgets' values across page switches.
+
+    Streamlit forgets the state of widgets that a run does not draw, so leaving a page would reset its
+    pickers. Each run first copies the page widgets' values aside, then restores the missing ones.
+    """
+    saved: dict[str, object] = dict(st.session_state.get(_K + "saved_widgets", {}))
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(prefixes):
+            saved[key] = st.session_state[key]
+    st.session_state[_K + "saved_widgets"] = saved
+    for key, value in saved.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
 def server_seconds() -> float:
     return time.perf_counter() - st.session_state.get(_K + "t0", time.perf_counter())
 
@@ -128,12 +144,12 @@ def _set_example(text: str, text_b: str | None) -> None:
 def _text_inputs() -> None:
     st.session_state.setdefault(_K + "text", EXAMPLES[0])
     st.text_area(
-        "Text (sentence A)", key=_K + "text", height=110, max_chars=explain.MAX_CHARS,
+        "Text (sentence A)", key=_K + "text", height=110,
         help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.",
     )
     pair = st.toggle("Sentence pair", key=_K + "pair", help="Add a sentence B; the model sees [CLS] A [SEP] B [SEP].")
     if pair:
-        st.text_area("Sentence B", key=_K + "text_b", height=80, max_chars=explain.MAX_CHARS)
+        st.text_area("Sentence B", key=_K + "text_b", height=80)
     st.caption("Examples")
     for i, example in enumerate(EXAMPLES):
         st.button(example, key=f"{_K}example{i}", on_click=_set_example, args=(example, None), width="stretch")

@@ -1,0 +1,148 @@
+"""AppTest: every page runs headless, pickers move, bad input keeps the last good result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import explain
+from tests.fixtures import XSS
+
+APP = str(Path(__file__).parent.parent / "app.py")
+
+
+def _app(text: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if text is not None:
+        at.session_state["glimpse.text"] = text
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _iframes(at: AppTest) -> list[str]:
+    return [el.proto.srcdoc for el in at.get("iframe")]
+
+
+def _charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+@pytest.fixture
+def count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = explain.run_attention
+
+    def counting(*args: object, **kwargs: object) -> explain.AttentionResult:
+        calls[0] += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(explain, "run_attention", counting)
+    return calls
+
+
+def test_attention_page_default_views(count_passes: list[int]) -> None:
+    at = _app("An utterly charming film with one dreadful scene.")
+    _ok(at)
+    assert at.title[0].value == "Attention"
+    assert [t.label for t in at.toggle][:2] == ["Merge word pieces into words", "Hide [CLS]/[SEP] and renormalise"]
+    (html,) = _iframes(at)
+    assert "glimpse-bertviz" in html and "charming" in html
+    assert _charts(at) == 4  # per-head, layer average, grid, rollout
+    assert any("Server time" in c.value for c in at.caption)
+    assert count_passes[0] == 1
+
+
+def test_pickers_and_pages_do_not_recompute(count_passes: list[int]) -> None:
+    at = _app("Pickers move; the model pass stays cached.")
+    at.selectbox(key="attention.layer").set_value(5).run()
+    at.selectbox(key="attention.head").set_value(11).run()
+    at.slider(key="attention.residual").set_value(0.8).run()
+    at.selectbox(key="attention.fusion").set_value("max").run()
+    at.toggle(key="attention.merge").set_value(True).run()
+    at.toggle(key="attention.hide").set_value(True).run()
+    at.radio(key="attention.bertviz_kind").set_value("Model view").run()
+    _ok(at)
+    at.switch_page("pages/model.py").run()
+    _ok(at)
+    assert at.title[0].value == "Model"
+    assert at.dataframe  # the model-info panel
+    at.switch_page("pages/attention.py").run()
+    _ok(at)
+    assert count_passes[0] == 1
+    assert at.selectbox(key="attention.layer").value == 5
+
+
+def test_bad_input_keeps_last_good_result() -> None:
+    at = _app("A perfectly good sentence.")
+    at.text_area(key="glimpse.text").set_value("   ").run()
+    _ok(at)
+    assert any("at least one word" in e.value for e in at.error)
+    assert any("last text that worked" in c.value for c in at.caption)
+    (html,) = _iframes(at)
+    assert "perfectly" in html
+    at.text_area(key="glimpse.text").set_value("x" * (explain.MAX_CHARS + 1)).run()
+    _ok(at)
+    assert any("at most" in e.value for e in at.error) and _iframes(at)
+
+
+def test_long_input_falls_back_to_plotly() -> None:
+    at = _app(" ".join(["word"] * 600))
+    _ok(at)
+    assert any("dropped" in i.value for i in at.info)  # the truncation notice
+    assert any("bertviz is off" in w.value for w in at.warning)
+    assert not _iframes(at) and _charts(at) == 4
+
+
+def test_medium_input_restricts_bertviz_layers() -> None:
+    at = _app(" ".join(["word"] * 250))
+    _ok(at)
+    assert any("bertviz shows layers" in i.value for i in at.info)
+    at.slider(key="attention.bv_first").set_value(3).run()
+    _ok(at)
+    assert '"include_layers": [3]' in _iframes(at)[0]
+
+
+def test_pair_example_and_typed_specials() -> None:
+    at = _app()
+    at.button(key="glimpse.example_pair").click().run()
+    _ok(at)
+    assert at.toggle(key="glimpse.pair").value is True
+    assert "Sentence A -&gt; Sentence B" in _iframes(at)[0] or "Sentence A -> Sentence B" in _iframes(at)[0]
+    at.text_area(key="glimpse.text").set_value("good [SEP] bad").run()
+    _ok(at)
+    assert any("[ sep ]" in i.value for i in at.info)
+
+
+def test_payload_text_is_escaped_in_word_mode() -> None:
+    at = _app(XSS)
+    at.toggle(key="attention.merge").set_value(True).run()
+    _ok(at)
+    (html,) = _iframes(at)
+    assert html.count("</script") == 5
+
+
+def test_model_loading_refusals_keep_the_model() -> None:
+    at = _app("Still here.")
+    at.text_input(key="glimpse.model_ref").set_value("../../etc/passwd").run()
+    at.button(key="glimpse.load").click().run()
+    _ok(at)
+    assert any(".." in e.value for e in at.error)
+    assert at.session_state["glimpse.source"].kind is explain.SourceKind.EMBEDDED
+    assert _iframes(at)
+
+
+def test_load_a_local_folder(model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    folder = tiny_dir(model_root, "distilbert")
+    at = _app("A small model.")
+    at.text_input(key="glimpse.model_ref").set_value(str(folder)).run()
+    at.button(key="glimpse.load").click().run()
+    _ok(at)
+    assert at.session_state["glimpse.source"].ref == str(folder)
+    assert "distilbert" in at.caption[0].value or any("2 layers" in c.value for c in at.caption)
