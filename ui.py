@@ -142,7 +142,9 @@ def _set_example(text: str, text_b: str | None) -> None:
 
 
 def _text_inputs() -> None:
-    st.session_state.setdefault(_K + "text", EXAMPLES[0])
+    if _K + "text" not in st.session_state:
+        # ?text=... pre-fills the box, so a link can share a sentence
+        st.session_state[_K + "text"] = st.query_params.get("text", EXAMPLES[0])
     st.text_area(
         "Text (sentence A)", key=_K + "text", height=110,
         help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.",

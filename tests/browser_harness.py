@@ -1,0 +1,139 @@
+"""Start Glimpse with ``streamlit run`` on localhost and drive it with Debian's Chromium (no network).
+
+Shared by the browser tests and ``bench/attention_page.py``. Playwright never downloads a browser:
+it drives ``/usr/bin/chromium`` through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("GLIMPSE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+_LOCAL = re.compile(r"^(https?|wss?)://(localhost|127\.0\.0\.1)(:\d+)?/")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+    """Run the app; yields its base URL and stops it afterwards."""
+    port = free_port()
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])  # type: ignore[union-attr]
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Session:
+    """One browser page with the network cut, counting what the server sends."""
+
+    page: Any
+    blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    ws_bytes: list[int] = field(default_factory=lambda: [0])
+
+    def wait_idle(self, timeout_ms: int = 120_000) -> None:
+        self.page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+        self.page.wait_for_timeout(300)
+        self.page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+
+    def server_seconds(self) -> float:
+        text = self.page.get_by_text(re.compile(r"Server time for this page")).last.inner_text()
+        return float(re.search(r"([\d.]+) s", text).group(1))  # type: ignore[union-attr]
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_session(b: Any, url: str, width: int = 1400, height: int = 1000) -> Session:
+    context = b.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    session = Session(page)
+
+    def route(r: Any) -> None:
+        if _LOCAL.match(r.request.url) or r.request.url.startswith(("data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            session.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("dialog", lambda d: (session.dialogs.append(d.message), d.dismiss()))
+
+    def count(ws: Any) -> None:
+        def add(payload: Any) -> None:
+            session.ws_bytes[0] += len(payload)
+
+        ws.on("framereceived", add)
+
+    page.on("websocket", count)
+    page.goto(url)
+    session.wait_idle()
+    return session
+
+
+def type_into(session: Session, label: str, text: str, attempts: int = 3) -> None:
+    """Type like a user (Playwright's fill() bypasses Streamlit's text area state) and submit."""
+    area = session.page.get_by_role("textbox", name=label)
+    for _ in range(attempts):
+        area.click()
+        session.page.keyboard.press("Control+A")
+        session.page.keyboard.type(text)
+        if area.input_value() == text:  # focus can be lost while the page is still laying out
+            session.page.keyboard.press("Control+Enter")
+            session.page.wait_for_timeout(500)
+            session.wait_idle()
+            if area.input_value() == text:
+                return
+        session.page.wait_for_timeout(1000)
+    raise AssertionError(f"could not type into {label!r}")

@@ -1,0 +1,78 @@
+"""Real-browser tests: headless Chromium (Debian's), every non-localhost request blocked.
+
+What only a browser proves: bertviz draws its SVG offline, Plotly draws, the page stays within its
+byte budget, and text or labels carrying a script payload run nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser_harness import CHROMIUM, browser, open_session, serve, type_into
+from tests.fixtures import XSS
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with browser() as b:
+        yield b
+
+
+def _bertviz(session: Any) -> Any:
+    return session.page.frame_locator("iframe").first
+
+
+def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_model_dir: Path) -> None:
+    with serve({"GLIMPSE_DEFAULT_MODEL": str(payload_model_dir)}) as url:
+        s = open_session(chromium, url + "/?text=" + urllib.parse.quote("a fine start"))
+        type_into(s, "Text (sentence A)", XSS + " and then </script><script>alert(1)</script> again")
+        s.page.get_by_text("Merge word pieces into words").click()
+        s.wait_idle()
+        frame = _bertviz(s)
+        frame.locator("#vis svg text", has_text="alert(1)").first.wait_for(timeout=30_000)
+        svg_text = " ".join(frame.locator("#vis svg text").all_text_contents())
+        # word mode carries the payload into the view as one label: it must show literally
+        assert "</script><script>alert(1)</script>" in svg_text
+        assert XSS in frame.locator(".glimpse-header").inner_text()  # the label names, escaped
+        s.page.get_by_text("Model info").click()
+        s.page.wait_for_timeout(500)
+        assert s.dialogs == []
+        assert s.page.evaluate("window.__xss") is None
+        assert s.blocked == []
+
+
+def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
+    text = " ".join(["word"] * 126)  # 128 tokens with [CLS] and [SEP]
+    with serve() as url:
+        open_session(chromium, url + "/?text=warm").page.close()  # the model loads once per server
+        s = open_session(chromium, url + "/?text=" + urllib.parse.quote(text))
+        frame = _bertviz(s)
+        frame.locator("#vis svg").first.wait_for(timeout=30_000)
+        assert frame.locator("#vis svg text").count() >= 2 * 128
+        s.page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=30_000)
+        assert s.page.locator(".js-plotly-plot").count() >= 3
+        assert "128 tokens" in s.page.get_by_text("tokens ·").first.inner_text()
+        sent = s.ws_bytes[0]
+        print(f"\n128 tokens: {sent / 1e6:.2f} MB over the websocket, server time {s.server_seconds():.2f} s")
+        assert sent <= 10_000_000
+        assert s.blocked == [] and s.dialogs == []
+        s.page.set_viewport_size({"width": 1400, "height": 1000})
+        short = open_session(chromium, url + "/?text=" + urllib.parse.quote(
+            "The movie was a complete waste of time, but the soundtrack was wonderful."))
+        _bertviz(short).locator("#vis svg").first.wait_for(timeout=30_000)
+        short.page.wait_for_timeout(1000)
+        short.page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
