@@ -146,7 +146,9 @@ def _text_inputs() -> None:
         # ?text=... pre-fills the box, so a link can share a sentence
         st.session_state[_K + "text"] = st.query_params.get("text", EXAMPLES[0])
     st.text_area(
-        "Text (sentence A)", key=_K + "text", height=110,
+        "Text (sentence A)",
+        key=_K + "text",
+        height=110,
         help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.",
     )
     pair = st.toggle("Sentence pair", key=_K + "pair", help="Add a sentence B; the model sees [CLS] A [SEP] B [SEP].")
@@ -156,8 +158,11 @@ def _text_inputs() -> None:
     for i, example in enumerate(EXAMPLES):
         st.button(example, key=f"{_K}example{i}", on_click=_set_example, args=(example, None), width="stretch")
     st.button(
-        f"Pair: {EXAMPLE_PAIR[0]} / {EXAMPLE_PAIR[1]}", key=_K + "example_pair", on_click=_set_example,
-        args=EXAMPLE_PAIR, width="stretch",
+        f"Pair: {EXAMPLE_PAIR[0]} / {EXAMPLE_PAIR[1]}",
+        key=_K + "example_pair",
+        on_click=_set_example,
+        args=EXAMPLE_PAIR,
+        width="stretch",
     )
 
 
@@ -201,12 +206,28 @@ def notices(encoding: explain.Encoding) -> None:
 def model_info(info: explain.ModelInfo) -> None:
     st.dataframe(
         {
-            "property": ["source", "family", "architecture", "layers", "heads per layer", "hidden size",
-                         "maximum length (tokens)", "labels", "parameters"],
-            "value": [info.source, info.family, info.architecture, str(info.num_layers), str(info.num_heads),
-                      str(info.hidden_size), str(info.max_length),
-                      ", ".join(info.labels) if info.labels else "none (no classification head)",
-                      f"{info.num_parameters / 1e6:.1f} M"],
+            "property": [
+                "source",
+                "family",
+                "architecture",
+                "layers",
+                "heads per layer",
+                "hidden size",
+                "maximum length (tokens)",
+                "labels",
+                "parameters",
+            ],
+            "value": [
+                info.source,
+                info.family,
+                info.architecture,
+                str(info.num_layers),
+                str(info.num_heads),
+                str(info.hidden_size),
+                str(info.max_length),
+                ", ".join(info.labels) if info.labels else "none (no classification head)",
+                f"{info.num_parameters / 1e6:.1f} M",
+            ],
         },
         hide_index=True,
         width="stretch",
@@ -219,11 +240,19 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> No
     """bertviz head/model view, restricted to the layers that fit the payload budget."""
     info = cur.bundle.info
     n = len(view.labels)
-    kind: ViewKind = "model" if st.radio(
-        "bertviz view", ["Head view", "Model view"], horizontal=True, key="attention.bertviz_kind",
-        help="Head view: lines from each token (left) to the tokens it attends to (right), one colour per "
-        "head; hover a token to isolate it. Model view: one thumbnail per layer (row) and head (column).",
-    ) == "Model view" else "head"
+    kind: ViewKind = (
+        "model"
+        if st.radio(
+            "bertviz view",
+            ["Head view", "Model view"],
+            horizontal=True,
+            key="attention.bertviz_kind",
+            help="Head view: lines from each token (left) to the tokens it attends to (right), one colour per "
+            "head; hover a token to isolate it. Model view: one thumbnail per layer (row) and head (column).",
+        )
+        == "Model view"
+        else "head"
+    )
     layers = layers_within_budget(n, info.num_layers, info.num_heads, selected=0)
     full_mb = payload_bytes(n, info.num_layers, info.num_heads) / 1e6
     if not layers:
@@ -233,11 +262,19 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> No
         )
         return
     if len(layers) < info.num_layers:
-        first = st.slider("bertviz layers from", 0, info.num_layers - len(layers), 0, key="attention.bv_first",
-                          help="Long inputs show only some layers in bertviz, to keep the page light.")
+        first = st.slider(
+            "bertviz layers from",
+            0,
+            info.num_layers - len(layers),
+            0,
+            key="attention.bv_first",
+            help="Long inputs show only some layers in bertviz, to keep the page light.",
+        )
         layers = tuple(range(first, first + len(layers)))
-        st.info(f"At {n} positions all layers would ship {full_mb:.0f} MB; bertviz shows layers "
-                f"{layers[0]}–{layers[-1]}. The Plotly views below cover every layer.")
+        st.info(
+            f"At {n} positions all layers would ship {full_mb:.0f} MB; bertviz shows layers "
+            f"{layers[0]}–{layers[-1]}. The Plotly views below cover every layer."
+        )
     header = f"{info.source} · {'words' if 'm1' in flags else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
     html = bertviz(f"{cur.key}|{flags}", view, kind, layers, header)
     st.iframe(html, height=_bertviz_height(kind, n, len(layers)))
@@ -250,6 +287,8 @@ def _bertviz_height(kind: ViewKind, n: int, n_layers: int) -> int:
 
 
 def footer() -> None:
-    st.caption(f"Server time for this page: {server_seconds():.2f} s", help="From the start of the script run "
-               "to the end of the page, model passes included; cached results make reruns fast.")
-
+    st.caption(
+        f"Server time for this page: {server_seconds():.2f} s",
+        help="From the start of the script run "
+        "to the end of the page, model passes included; cached results make reruns fast.",
+    )

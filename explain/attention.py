@@ -92,7 +92,8 @@ def attention_view(result: AttentionResult, *, hide_special: bool, merge_words: 
 def renormalise(weights: np.ndarray) -> np.ndarray:
     """Rescale each row to sum to 1; rows with no mass stay 0 rather than dividing by zero."""
     sums = weights.sum(axis=-1, keepdims=True)
-    return np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 1e-12)
+    out: np.ndarray = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 1e-12)
+    return out
 
 
 def merge_pieces(weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -103,12 +104,14 @@ def merge_pieces(weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
     to_words = weights @ onehot  # (..., seq, words): attention to a word = sum over its pieces
     counts = onehot.sum(axis=0)  # (words,)
     merged = np.swapaxes(onehot, 0, 1) @ to_words  # (..., words, words): sum of rows
-    return (merged / counts[:, None]).astype(weights.dtype)  # mean of rows
+    out: np.ndarray = (merged / counts[:, None]).astype(weights.dtype)  # mean of rows
+    return out
 
 
 def head_average(weights: np.ndarray) -> np.ndarray:
     """Mean over heads: (layers, heads, n, n) -> (layers, n, n). Rows still sum to 1."""
-    return weights.mean(axis=1)
+    out: np.ndarray = weights.mean(axis=1)
+    return out
 
 
 def rollout(weights: np.ndarray, residual: float = 0.5, fusion: HeadFusion = HeadFusion.MEAN) -> np.ndarray:

@@ -62,7 +62,7 @@ def head_grid(weights: np.ndarray) -> go.Figure:
     Values are sent as whole percents (uint8) to keep the grid light; exact values are one hover away
     in the per-head heatmap. Inputs longer than GRID_MAX_CELLS are max-pooled in blocks.
     """
-    n_layers, n_heads, n, _ = weights.shape
+    n_layers, n_heads = weights.shape[:2]
     pooled, block = _pool(weights)
     percent = np.rint(pooled * 100).astype(np.uint8)  # (layers, heads, m, m)
     fig = go.Figure()
@@ -92,8 +92,12 @@ def head_grid(weights: np.ndarray) -> go.Figure:
     fig.update_layout(
         height=max(300, 70 * n_layers + 80),
         margin={"l": 50, "r": 10, "t": 40, "b": 10},
-        coloraxis={"colorscale": _SEQUENTIAL, "cmin": 0, "cmax": 100,
-                   "colorbar": {"title": {"text": "%"}, "thickness": 12}},
+        coloraxis={
+            "colorscale": _SEQUENTIAL,
+            "cmin": 0,
+            "cmax": 100,
+            "colorbar": {"title": {"text": "%"}, "thickness": 12},
+        },
         annotations=_grid_annotations(n_layers, n_heads),
     )
     return fig
@@ -133,13 +137,29 @@ def _pool(weights: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
     heads = [
-        {"text": f"H{h}", "x": (h + 0.5) / n_heads, "y": 1.0, "xref": "paper", "yref": "paper",
-         "yanchor": "bottom", "showarrow": False, "font": {"size": 10}}
+        {
+            "text": f"H{h}",
+            "x": (h + 0.5) / n_heads,
+            "y": 1.0,
+            "xref": "paper",
+            "yref": "paper",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 10},
+        }
         for h in range(n_heads)
     ]
     layers = [
-        {"text": f"L{layer}", "x": 0.0, "y": 1 - (layer + 0.5) / n_layers, "xref": "paper", "yref": "paper",
-         "xanchor": "right", "showarrow": False, "font": {"size": 10}}
+        {
+            "text": f"L{layer}",
+            "x": 0.0,
+            "y": 1 - (layer + 0.5) / n_layers,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "right",
+            "showarrow": False,
+            "font": {"size": 10},
+        }
         for layer in range(n_layers)
     ]
     return heads + layers

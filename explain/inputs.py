@@ -59,11 +59,7 @@ def clean_text(text: str) -> tuple[str, int]:
     # A lone surrogate cannot be encoded and makes the tokenizer raise a misleading TypeError.
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    kept = [
-        ch
-        for ch in text
-        if ch in "\t\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    ]
+    kept = [ch for ch in text if ch in "\t\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)]
     return "".join(kept), len(text) - len(kept)
 
 
@@ -135,7 +131,7 @@ def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encod
             text_b=text_b,
             input_ids=ids,
             token_type_ids=None if types is None else np.asarray(types, dtype=np.int64),
-            tokens=tuple(_display(t) for t in tok.convert_ids_to_tokens(ids.tolist())),
+            tokens=tuple(_display(str(t)) for t in tok.convert_ids_to_tokens(ids.tolist())),
             special=special,
             segment=segment,
             word_index=word_index,
@@ -174,7 +170,7 @@ def _words(
     seen: dict[tuple[int, int], int] = {}
     for i, (start, _end) in enumerate(offsets):
         if special[i]:
-            words.append(_display(bundle.tokenizer.convert_ids_to_tokens(int(ids[i]))))
+            words.append(_display(str(bundle.tokenizer.convert_ids_to_tokens(int(ids[i])))))
             index[i] = len(words) - 1
             continue
         seg = int(segment[i])

@@ -9,6 +9,7 @@ need the attention weights.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ from explain.errors import ModelLoadError
 from explain.gate import HookGate
 from explain.sources import ModelSource, SourceKind, hub_reachable
 
-transformers.utils.logging.set_verbosity_error()
-transformers.utils.logging.disable_progress_bar()
+transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 #: model_type values Glimpse knows how to read attentions and embeddings from.
 SUPPORTED_FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deberta-v2", "xlm-roberta")
@@ -88,7 +89,7 @@ def load_bundle(source: ModelSource) -> ModelBundle:
 
         apply_adapter(model, EMBEDDED_ADAPTER)
         missing = []
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     model.requires_grad_(False)
     tokenizer = _load_tokenizer(location, local_only, source)
     info = _model_info(source, model, tokenizer, missing)
@@ -108,7 +109,8 @@ def _location(source: ModelSource) -> tuple[str, bool]:
 
 def _load_config(location: str, local_only: bool, source: ModelSource) -> PretrainedConfig:
     try:
-        return AutoConfig.from_pretrained(location, local_files_only=True, trust_remote_code=False)
+        config: PretrainedConfig = AutoConfig.from_pretrained(location, local_files_only=True, trust_remote_code=False)
+        return config
     except (OSError, ValueError) as exc:
         if source.kind is not SourceKind.HUB:
             raise ModelLoadError(f"Cannot read the model config in '{location}': {exc}") from exc
@@ -123,7 +125,8 @@ def _load_config(location: str, local_only: bool, source: ModelSource) -> Pretra
             "folder (model.save_pretrained(folder)), or set HF_HUB_OFFLINE=1 to use the local cache."
         )
     try:
-        return AutoConfig.from_pretrained(location, trust_remote_code=False)
+        online: PretrainedConfig = AutoConfig.from_pretrained(location, trust_remote_code=False)
+        return online
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"The hub has no usable model '{source.ref}': {exc}") from exc
 
@@ -144,9 +147,7 @@ def _adapter_overrides(source: ModelSource) -> dict[str, Any]:
     return dict(adapter_config(EMBEDDED_ADAPTER))
 
 
-def _load_weights(
-    location: str, config: PretrainedConfig, local_only: bool
-) -> tuple[PreTrainedModel, list[str]]:
+def _load_weights(location: str, config: PretrainedConfig, local_only: bool) -> tuple[PreTrainedModel, list[str]]:
     archs = config.architectures or []
     wants_head = any(a.endswith("ForSequenceClassification") for a in archs) or bool(
         getattr(config, "problem_type", None)
@@ -191,7 +192,8 @@ def _model_info(
 ) -> ModelInfo:
     config = model.config
     head = hasattr(model, "classifier")
-    labels = tuple(str(config.id2label[i]) for i in range(config.num_labels)) if head else ()
+    id2label: dict[Any, Any] = dict(config.id2label or {})
+    labels = tuple(str(id2label[i]) for i in range(int(config.num_labels or 0))) if head else ()
     return ModelInfo(
         source=source.label,
         family=config.model_type,
@@ -203,8 +205,7 @@ def _model_info(
         labels=labels,
         head_is_random=head and any(k.startswith(("classifier", "pre_classifier")) for k in missing),
         num_parameters=sum(p.numel() for p in model.parameters()),
-        uses_token_types="token_type_ids" in tokenizer.model_input_names
-        and getattr(config, "type_vocab_size", 0) > 1,
+        uses_token_types="token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 1,
     )
 
 
@@ -220,7 +221,7 @@ def _check_attentions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     with torch.no_grad():
         out = model(**enc, output_attentions=True)
     attentions = getattr(out, "attentions", None) or ()
-    if len(attentions) != info.num_layers or attentions[0] is None:
+    if len(attentions) != info.num_layers or any(a is None for a in attentions):
         raise ModelLoadError(
             f"'{info.source}' returned no attention weights ({len(attentions)} of {info.num_layers} layers). "
             "Its architecture may not support eager attention; pick another checkpoint."
@@ -231,8 +232,8 @@ def _hooked_twin(model: PreTrainedModel) -> PreTrainedModel:
     """A copy of the module tree that shares every parameter and buffer with ``model``."""
     memo: dict[int, Any] = {id(t): t for t in (*model.parameters(), *model.buffers())}
     twin = copy.deepcopy(model, memo)
-    try:
-        twin.set_attn_implementation("sdpa")  # hooked passes never need the weights; fused is 2x faster
-    except (ValueError, ImportError, AttributeError):
-        pass  # this family has no sdpa kernel: eager is correct, only slower
+    # Hooked passes never need the weights, so fused attention (2x faster at length) is fine; a family
+    # without an sdpa kernel keeps eager, which is correct, only slower.
+    with contextlib.suppress(ValueError, ImportError, AttributeError):
+        twin.set_attn_implementation("sdpa")
     return twin

@@ -14,17 +14,21 @@ ui.notices(cur.result.encoding)
 info = cur.bundle.info
 st.caption(
     f"{cur.result.encoding.n_tokens} tokens · {info.num_layers} layers × {info.num_heads} heads · "
-    f"forward pass {cur.result.seconds * 1000:.0f} ms. Each row of an attention matrix is one **query** token "
+    f"forward pass {cur.result.seconds * 1000:.0f} ms. Each row of an attention matrix is one **query** "
+    "token "
     "(the one attending); its weights over the **key** tokens (columns) sum to 1."
 )
 left, right = st.columns(2)
 merge = left.toggle(
-    "Merge word pieces into words", key="attention.merge",
+    "Merge word pieces into words",
+    key="attention.merge",
     help="Words are the runs of characters between spaces, as you typed them. Attention *to* a word is the "
-    "sum over its pieces (columns added); attention *from* a word is the mean of its pieces' rows. Rows still sum to 1.",
+    "sum over its pieces (columns added); attention *from* a word is the mean of its pieces' rows. "
+    "Rows still sum to 1.",
 )
 hide = right.toggle(
-    "Hide [CLS]/[SEP] and renormalise", key="attention.hide",
+    "Hide [CLS]/[SEP] and renormalise",
+    key="attention.hide",
     help="Special tokens often absorb most attention. This drops their rows and columns and rescales each "
     "remaining row to sum to 1.",
 )
@@ -42,20 +46,29 @@ def per_head() -> None:
     layer = c1.selectbox("Layer", range(info.num_layers), key="attention.layer", help="0 = closest to the input.")
     head = c2.selectbox("Head", range(info.num_heads), key="attention.head")
     a, b = st.columns(2)
-    a.plotly_chart(figures.attention_heatmap(view.weights[layer, head], view.labels, f"Layer {layer}, head {head}"),
-                   key="attention.head_fig")
+    a.plotly_chart(
+        figures.attention_heatmap(view.weights[layer, head], view.labels, f"Layer {layer}, head {head}"),
+        key="attention.head_fig",
+    )
     b.plotly_chart(
-        figures.attention_heatmap(explain.head_average(view.weights[layer : layer + 1])[0], view.labels,
-                                  f"Layer {layer}, mean of its {info.num_heads} heads"),
+        figures.attention_heatmap(
+            explain.head_average(view.weights[layer : layer + 1])[0],
+            view.labels,
+            f"Layer {layer}, mean of its {info.num_heads} heads",
+        ),
         key="attention.avg_fig",
     )
-    st.caption("Hover a cell for the exact weight. Right: the layer's heads averaged, a summary of what the layer does.")
+    st.caption(
+        "Hover a cell for the exact weight. Right: the layer's heads averaged, a summary of what the layer does."
+    )
 
 
 per_head()
 st.subheader("Layer × head grid")
-st.caption("One thumbnail per head: rows are layers (top = first), columns are heads. Values are rounded to whole "
-           "percents here; the per-head heatmap above has exact values. Long inputs are shown in blocks (max).")
+st.caption(
+    "One thumbnail per head: rows are layers (top = first), columns are heads. Values are rounded to whole "
+    "percents here; the per-head heatmap above has exact values. Long inputs are shown in blocks (max)."
+)
 st.plotly_chart(ui.head_grid(f"{cur.key}|{flags}", view), key="attention.grid")
 
 
@@ -63,18 +76,33 @@ st.plotly_chart(ui.head_grid(f"{cur.key}|{flags}", view), key="attention.grid")
 def rollout_section() -> None:
     st.subheader("Attention rollout")
     c1, c2 = st.columns(2)
-    residual = c1.slider("Residual weight", 0.0, 1.0, 0.5, 0.05, key="attention.residual",
-                         help="Weight of the identity mixed into each layer's attention for the skip connection "
-                         "(0.5 in Abnar & Zuidema 2020).")
-    fusion = c2.selectbox("Head fusion", [f.value for f in explain.HeadFusion], key="attention.fusion",
-                          help="How a layer's heads are combined before rolling out: mean, max or min.")
+    residual = c1.slider(
+        "Residual weight",
+        0.0,
+        1.0,
+        0.5,
+        0.05,
+        key="attention.residual",
+        help="Weight of the identity mixed into each layer's attention for the skip connection "
+        "(0.5 in Abnar & Zuidema 2020).",
+    )
+    fusion = c2.selectbox(
+        "Head fusion",
+        [f.value for f in explain.HeadFusion],
+        key="attention.fusion",
+        help="How a layer's heads are combined before rolling out: mean, max or min.",
+    )
     joint = explain.rollout(cur.result.weights, residual, explain.HeadFusion(fusion))
     labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=hide, merge_words=merge)
-    st.plotly_chart(figures.relevance_bars(labels, values, "How much the first token ([CLS]) draws from each input"),
-                    key="attention.rollout_fig")
-    st.caption("Rollout multiplies the layers' attention (each mixed with the identity for the residual stream) "
-               "to estimate how much each input token flows into the top [CLS] representation, which a "
-               "classifier reads. It is a heuristic of information flow, not an explanation of the prediction.")
+    st.plotly_chart(
+        figures.relevance_bars(labels, values, "How much the first token ([CLS]) draws from each input"),
+        key="attention.rollout_fig",
+    )
+    st.caption(
+        "Rollout multiplies the layers' attention (each mixed with the identity for the residual stream) "
+        "to estimate how much each input token flows into the top [CLS] representation, which a "
+        "classifier reads. It is a heuristic of information flow, not an explanation of the prediction."
+    )
 
 
 rollout_section()

@@ -7,8 +7,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 
-from explain import ModelBundle, ModelSource, SourceKind, load_bundle  # noqa: E402
-from tests.fixtures import FAMILIES, XSS, build_tiny  # noqa: E402
+from explain import ModelBundle, ModelSource, SourceKind, load_bundle
+from tests.fixtures import FAMILIES, XSS, build_tiny
 
 _BUNDLES: dict[str, ModelBundle] = {}
 

@@ -25,8 +25,15 @@ def _bpe() -> tf.PreTrainedTokenizerBase:
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(_CORPUS, vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     return tf.RobertaTokenizerFast(
-        tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-        unk_token="<unk>", mask_token="<mask>", sep_token="</s>", cls_token="<s>", model_max_length=MAX_LEN,
+        tokenizer_object=bpe._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        sep_token="</s>",
+        cls_token="<s>",
+        model_max_length=MAX_LEN,
     )
 
 
@@ -34,18 +41,32 @@ def _config(family: str, vocab: int) -> tf.PretrainedConfig:
     if family == "bert":
         return tf.BertConfig(vocab_size=vocab, max_position_embeddings=MAX_LEN, **_DIMS)
     if family == "distilbert":
-        return tf.DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=37,
-                                   max_position_embeddings=MAX_LEN)
+        return tf.DistilBertConfig(
+            vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=MAX_LEN
+        )
     if family == "roberta":
-        return tf.RobertaConfig(vocab_size=vocab, max_position_embeddings=MAX_LEN + 2, pad_token_id=1,
-                                bos_token_id=0, eos_token_id=2, type_vocab_size=1, **_DIMS)
+        return tf.RobertaConfig(
+            vocab_size=vocab,
+            max_position_embeddings=MAX_LEN + 2,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            type_vocab_size=1,
+            **_DIMS,
+        )
     if family == "electra":
         return tf.ElectraConfig(vocab_size=vocab, embedding_size=16, max_position_embeddings=MAX_LEN, **_DIMS)
     if family == "albert":
         return tf.AlbertConfig(vocab_size=vocab, embedding_size=16, max_position_embeddings=MAX_LEN, **_DIMS)
     if family == "deberta-v2":
-        return tf.DebertaV2Config(vocab_size=vocab, max_position_embeddings=MAX_LEN, type_vocab_size=0,
-                                  relative_attention=True, pos_att_type=["c2p", "p2c"], **_DIMS)
+        return tf.DebertaV2Config(
+            vocab_size=vocab,
+            max_position_embeddings=MAX_LEN,
+            type_vocab_size=0,
+            relative_attention=True,
+            pos_att_type=["c2p", "p2c"],
+            **_DIMS,
+        )
     raise ValueError(family)
 
 

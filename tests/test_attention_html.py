@@ -34,7 +34,9 @@ def test_payload_cannot_break_out_of_script(bert_bundle: ModelBundle, kind: str)
 def test_weights_travel_as_float16_and_decode_exactly(bert_bundle: ModelBundle) -> None:
     result = run_attention(bert_bundle, prepare_input(bert_bundle, "a fine movie", "and a pair"))
     view = attention_view(result, hide_special=False, merge_words=False)
-    html = bertviz_html("head", view.weights, view.labels, sentence_b_start=view.sentence_b_start, layers=(1,), header="")
+    html = bertviz_html(
+        "head", view.weights, view.labels, sentence_b_start=view.sentence_b_start, layers=(1,), header=""
+    )
     data = _data(html)
     decoded = np.frombuffer(base64.b64decode(data["weights"]), dtype="<f2").reshape(data["shape"] + [-1])  # type: ignore[operator]
     np.testing.assert_allclose(decoded, view.weights[1:2], atol=1e-3)
@@ -44,7 +46,9 @@ def test_weights_travel_as_float16_and_decode_exactly(bert_bundle: ModelBundle) 
 
 def test_no_network_fetch_in_html(bert_bundle: ModelBundle) -> None:
     result = run_attention(bert_bundle, prepare_input(bert_bundle, "offline please"))
-    html = bertviz_html("model", result.weights, result.encoding.tokens, sentence_b_start=None, layers=(0, 1), header="")
+    html = bertviz_html(
+        "model", result.weights, result.encoding.tokens, sentence_b_start=None, layers=(0, 1), header=""
+    )
     assert not re.search(r"(src|href)\s*=\s*['\"]?https?:", html)
     assert "cdnjs" not in html and "require.config({" not in html
 

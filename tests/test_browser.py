@@ -71,8 +71,12 @@ def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
         assert sent <= 10_000_000
         assert s.blocked == [] and s.dialogs == []
         s.page.set_viewport_size({"width": 1400, "height": 1000})
-        short = open_session(chromium, url + "/?text=" + urllib.parse.quote(
-            "The movie was a complete waste of time, but the soundtrack was wonderful."))
+        short = open_session(
+            chromium,
+            url
+            + "/?text="
+            + urllib.parse.quote("The movie was a complete waste of time, but the soundtrack was wonderful."),
+        )
         _bertviz(short).locator("#vis svg").first.wait_for(timeout=30_000)
         short.page.wait_for_timeout(1000)
         short.page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))

@@ -16,11 +16,33 @@ def test_core_never_imports_streamlit() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert set(explain.__all__) == {
-        "MAX_CHARS", "AttentionResult", "AttentionView", "ComputationError", "Encoding", "GlimpseError",
-        "HeadFusion", "InputError", "ModelBundle", "ModelInfo", "ModelLoadError", "ModelSource",
-        "ModelSourceError", "SourceKind", "SourcePolicy", "attention_view", "default_source", "head_average",
-        "load_bundle", "merge_pieces", "policy_from_env", "prepare_input", "renormalise", "resolve_source",
-        "rollout", "rollout_relevance", "run_attention",
+        "MAX_CHARS",
+        "AttentionResult",
+        "AttentionView",
+        "ComputationError",
+        "Encoding",
+        "GlimpseError",
+        "HeadFusion",
+        "InputError",
+        "ModelBundle",
+        "ModelInfo",
+        "ModelLoadError",
+        "ModelSource",
+        "ModelSourceError",
+        "SourceKind",
+        "SourcePolicy",
+        "attention_view",
+        "default_source",
+        "head_average",
+        "load_bundle",
+        "merge_pieces",
+        "policy_from_env",
+        "prepare_input",
+        "renormalise",
+        "resolve_source",
+        "rollout",
+        "rollout_relevance",
+        "run_attention",
     }
     for name in explain.__all__:
         assert hasattr(explain, name), name

@@ -43,7 +43,13 @@ def test_hooked_twin_shares_weights_not_modules(family_bundle: ModelBundle) -> N
 
 def test_embedded_model_is_minilm(embedded_bundle: ModelBundle) -> None:
     info = embedded_bundle.info
-    assert (info.family, info.num_layers, info.num_heads, info.hidden_size, info.max_length) == ("bert", 6, 12, 384, 512)
+    assert (info.family, info.num_layers, info.num_heads, info.hidden_size, info.max_length) == (
+        "bert",
+        6,
+        12,
+        384,
+        512,
+    )
 
 
 def test_classifier_labels_come_from_config(payload_model_dir: Path) -> None:
@@ -85,7 +91,7 @@ def test_traversal_path_refused_before_transformers(monkeypatch: pytest.MonkeyPa
 def test_folder_checks(tmp_path: Path) -> None:
     with pytest.raises(ModelSourceError, match="no folder"):
         resolve_source(str(tmp_path / "missing"), SourcePolicy(ALL))
-    with pytest.raises(ModelSourceError, match="config.json"):
+    with pytest.raises(ModelSourceError, match=r"config\.json"):
         resolve_source(str(tmp_path), SourcePolicy(ALL))
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelSourceError, match="must lie under"):
@@ -110,7 +116,7 @@ def test_offline_hub_id_fails_fast_with_instructions(monkeypatch: pytest.MonkeyP
     with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE"):
         load_bundle(source)
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    with pytest.raises(ModelLoadError, match="(cannot be reached|local folder)"):
+    with pytest.raises(ModelLoadError, match=r"(cannot be reached|local folder)"):
         load_bundle(source)
     assert time.perf_counter() - start < 8.0
 
