@@ -111,7 +111,11 @@ def bertviz_html(
     if kind == "head":
         params |= {"layer": layer if layer in layers else layers[0], "heads": None}
     else:
-        params |= {"display_mode": "light", "include_heads": list(range(weights.shape[1])), "total_heads": weights.shape[1]}
+        params |= {
+            "display_mode": "light",
+            "include_heads": list(range(weights.shape[1])),
+            "total_heads": weights.shape[1],
+        }
     spec = {
         "shape": list(chosen.shape[:3]),
         "weights": base64.b64encode(chosen.tobytes()).decode("ascii"),
@@ -143,8 +147,13 @@ def safe_json(obj: object) -> str:
 def _filter_select(sentence_b_start: int | None) -> str:
     if sentence_b_start is None:
         return ""
-    names = ["All", "Sentence A -> Sentence A", "Sentence B -> Sentence B", "Sentence A -> Sentence B",
-             "Sentence B -> Sentence A"]
+    names = [
+        "All",
+        "Sentence A -> Sentence A",
+        "Sentence B -> Sentence B",
+        "Sentence A -> Sentence B",
+        "Sentence B -> Sentence A",
+    ]
     options = "".join(f'<option value="{i}">{html.escape(n)}</option>' for i, n in enumerate(names))
     return f'Attention: <select id="filter">{options}</select>'
 

@@ -61,9 +61,7 @@ def policy_from_env(env: dict[str, str] | None = None) -> SourcePolicy:
     valid = {k.value for k in SourceKind}
     unknown = [n for n in names if n not in valid]
     if unknown:
-        raise ModelSourceError(
-            f"GLIMPSE_MODEL_SOURCES has unknown kinds {unknown}. Available: {sorted(valid)}."
-        )
+        raise ModelSourceError(f"GLIMPSE_MODEL_SOURCES has unknown kinds {unknown}. Available: {sorted(valid)}.")
     roots = tuple(Path(r).resolve() for r in env.get("GLIMPSE_MODEL_ROOTS", "").split(os.pathsep) if r)
     return SourcePolicy(allowed=frozenset(SourceKind(n) for n in names), roots=roots)
 
@@ -104,7 +102,7 @@ def hub_reachable(timeout_s: float = 2.0) -> bool:
 
 
 def _looks_like_path(ref: str) -> bool:
-    return ref.startswith(("/", "./", "../", "~")) or os.sep in ref and Path(ref).expanduser().exists()
+    return ref.startswith(("/", "./", "../", "~")) or (os.sep in ref and Path(ref).expanduser().exists())
 
 
 def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
@@ -114,9 +112,7 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
             "(GLIMPSE_MODEL_SOURCES). Pick the default model or ask the operator to allow 'folder'."
         )
     if ".." in Path(ref).parts:
-        raise ModelSourceError(
-            f"The path '{ref[:80]}' contains '..'. Give the model folder as an absolute path."
-        )
+        raise ModelSourceError(f"The path '{ref[:80]}' contains '..'. Give the model folder as an absolute path.")
     path = Path(ref).expanduser().resolve()
     if policy.roots and not any(path.is_relative_to(root) for root in policy.roots):
         roots = ", ".join(str(r) for r in policy.roots)
@@ -134,7 +130,5 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
 def _allowed(source: ModelSource, policy: SourcePolicy) -> ModelSource:
     if source.kind not in policy.allowed:
         allowed = ", ".join(sorted(k.value for k in policy.allowed)) or "none"
-        raise ModelSourceError(
-            f"Loading from '{source.kind.value}' is turned off on this server (allowed: {allowed})."
-        )
+        raise ModelSourceError(f"Loading from '{source.kind.value}' is turned off on this server (allowed: {allowed}).")
     return source
