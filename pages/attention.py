@@ -35,8 +35,10 @@ hide = right.toggle(
 flags = f"h{int(hide)}m{int(merge)}"
 view = ui.attention_view(cur.key, cur.result, hide, merge)
 
-st.subheader("bertviz")
-ui.bertviz_section(cur, view, flags)
+viz_col, head_col = st.columns(2, gap="large")
+with viz_col:
+    st.subheader("bertviz")
+    ui.bertviz_section(cur, view, flags)
 
 
 @st.fragment
@@ -45,12 +47,11 @@ def per_head() -> None:
     c1, c2 = st.columns(2)
     layer = c1.selectbox("Layer", range(info.num_layers), key="attention.layer", help="0 = closest to the input.")
     head = c2.selectbox("Head", range(info.num_heads), key="attention.head")
-    a, b = st.columns(2)
-    a.plotly_chart(
+    st.plotly_chart(
         figures.attention_heatmap(view.weights[layer, head], view.labels, f"Layer {layer}, head {head}"),
         key="attention.head_fig",
     )
-    b.plotly_chart(
+    st.plotly_chart(
         figures.attention_heatmap(
             explain.head_average(view.weights[layer : layer + 1])[0],
             view.labels,
@@ -59,11 +60,12 @@ def per_head() -> None:
         key="attention.avg_fig",
     )
     st.caption(
-        "Hover a cell for the exact weight. Right: the layer's heads averaged, a summary of what the layer does."
+        "Hover a cell for the exact weight. Below it: the layer's heads averaged, a summary of what the layer does."
     )
 
 
-per_head()
+with head_col:
+    per_head()
 st.subheader("Layer × head grid")
 st.caption(
     "One thumbnail per head: rows are layers (top = first), columns are heads. Values are rounded to whole "

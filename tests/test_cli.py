@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explain.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_info_on_a_folder(capsys: pytest.CaptureFixture[str], payload_model_dir: Path) -> None:
+    out = _run(capsys, "--model", str(payload_model_dir), "info")
+    assert out["family"] == "bert" and out["layers"] == 2 and out["heads"] == 4 and len(out["labels"]) == 2  # type: ignore[arg-type]
+
+
+def test_attention_json(capsys: pytest.CaptureFixture[str], model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    folder = str(tiny_dir(model_root, "bert"))
+    out = _run(capsys, "--model", folder, "attention", "--text", "a fine movie", "--text-b", "yes", "--words")
+    weights = np.array(out["attention"])
+    assert weights.shape == (2, 4, len(out["labels"]), len(out["labels"]))  # type: ignore[arg-type]
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-4)
+    assert sum(out["rollout"]["relevance"]) == pytest.approx(1.0, abs=1e-4)  # type: ignore[index]
+    one = _run(capsys, "--model", folder, "attention", "--text", "a fine movie", "--layer", "1", "--head", "3")
+    assert np.array(one["attention"]).shape[:2] == (1, 1)
+
+
+def test_errors_say_how_to_fix(capsys: pytest.CaptureFixture[str], model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    folder = str(tiny_dir(model_root, "bert"))
+    assert main(["--model", folder, "attention", "--text", "x", "--layer", "7"]) == 2
+    assert "layers 0 to 1" in capsys.readouterr().err
+    assert main(["--model", "../../etc/passwd", "info"]) == 2
+    assert ".." in capsys.readouterr().err
+    assert main(["--model", folder, "attention", "--text", "   "]) == 2
+    assert "at least one word" in capsys.readouterr().err
