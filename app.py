@@ -11,6 +11,7 @@ ui.sidebar()
 page = st.navigation(
     [
         st.Page("pages/attention.py", title="Attention", icon="🔎", default=True),
+        st.Page("pages/attribution.py", title="Attribution", icon="🎯"),
         st.Page("pages/model.py", title="Model", icon="🧩"),
     ]
 )

@@ -7,7 +7,9 @@ last good result, so a failure shows a message and the previous views stay on sc
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -68,7 +70,7 @@ def start_timer() -> None:
     st.session_state[_K + "t0"] = time.perf_counter()
 
 
-def keep_page_state(prefixes: tuple[str, ...] = ("attention.",)) -> None:
+def keep_page_state(prefixes: tuple[str, ...] = ("attention.", "attribution.")) -> None:
     """Keep page widgets' values across page switches.
 
     Streamlit forgets the state of widgets that a run does not draw, so leaving a page would reset its
@@ -292,3 +294,127 @@ def footer() -> None:
         help="From the start of the script run "
         "to the end of the page, model passes included; cached results make reruns fast.",
     )
+
+
+def prediction_panel(cur: Current) -> None:
+    """Label and probabilities from the attention pass's logits (no extra model pass)."""
+    info = cur.bundle.info
+    logits = cur.result.logits
+    if logits is None or not info.has_classifier:
+        st.info(
+            f"`{info.source}` has no classification head, so it makes no prediction (and there is nothing to "
+            "attribute). Its attention is on the Attention page. Load a fine-tuned *ForSequenceClassification "
+            "checkpoint to see predictions."
+        )
+        return
+    probs = explain.probabilities(logits)
+    best = int(probs.argmax())
+    if info.head_is_random:
+        st.warning(
+            "This checkpoint's classification head was freshly initialised (its weights are not in the "
+            "checkpoint): the predictions below mean nothing."
+        )
+    cols = st.columns(len(info.labels) + 1)
+    cols[0].metric(
+        "Prediction", info.labels[best], help="The class with the highest probability; names from the model's id2label."
+    )
+    for i, (label, p) in enumerate(zip(info.labels, probs, strict=True)):
+        cols[i + 1].metric(
+            f"P({label})", f"{p:.1%}", help=f"softmax of the logits; logit {logits[i]:+.3f}", label_visibility="visible"
+        )
+
+
+class _LRU:
+    """A small thread-safe LRU of finished results, shared by all sessions (values are read-only)."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> object | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: tuple[object, ...], value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource
+def _attribution_cache() -> _LRU:
+    return _LRU(32)
+
+
+def _attribution(cur: Current, settings: explain.IGSettings) -> explain.AttributionResult:
+    cache = _attribution_cache()
+    key = (cur.key, settings)
+    hit = cache.get(key)
+    if isinstance(hit, explain.AttributionResult):
+        return hit
+    status = st.status("Integrated gradients…", expanded=False)
+
+    def waiting(ahead: int) -> None:
+        status.update(label=f"Waiting for the attribution engine: {ahead} analysis(es) ahead of you…")
+
+    def progress(message: str) -> None:
+        status.update(label=message + "…")
+
+    result = explain.attribute(cur.bundle, cur.result.encoding, settings, on_progress=progress, on_wait=waiting)
+    status.update(label=f"Integrated gradients: done in {result.seconds:.2f} s", state="complete")
+    cache.put(key, result)
+    return result
+
+
+def attribution(cur: Current, settings: explain.IGSettings) -> explain.AttributionResult | None:
+    """IG for the current text, cached per (model, text, settings); None with the error shown on failure."""
+    try:
+        return _attribution(cur, settings)
+    except explain.GlimpseError as exc:
+        st.error(str(exc))
+        last = st.session_state.get(_K + "last_attribution")
+        if last is not None and last[0] == cur.bundle.source:
+            st.caption("Showing the last attribution that worked.")
+            result: explain.AttributionResult = last[1]
+            return result
+        return None
+
+
+def attribution_summary(result: explain.AttributionResult, info: explain.ModelInfo) -> None:
+    """The numbers that say whether the attribution can be trusted, beside the result."""
+    s = result.settings
+    what = f"{s.output} of '{info.labels[result.target]}'"
+    cols = st.columns(5)
+    cols[0].metric("f(input)", f"{result.f_input:+.4f}", help=f"The {what} at the input.")
+    cols[1].metric("f(baseline)", f"{result.f_baseline:+.4f}", help=f"The {what} at the baseline.")
+    cols[2].metric(
+        "Completeness gap δ",
+        f"{result.convergence_delta:+.2e}",
+        help="δ = Σ attributions − (f(input) − f(baseline)). IG's attributions add up to the output difference "
+        "exactly in the limit; δ measures how far this numerical integration is from that.",
+    )
+    cols[3].metric(
+        "Relative |δ|",
+        f"{result.relative_delta:.2%}",
+        help=f"|δ| / max(|f(input) − f(baseline)|, {s.abs_floor}). Accepted at ≤ {s.tolerance:.1%}.",
+    )
+    cols[4].metric("Steps", result.n_steps, help=f"{s.method} quadrature points; tried {list(result.steps_tried)}.")
+    st.caption(
+        f"Integrated gradients of the {what}, baseline: {explain.attribution.BASELINE_HELP[s.baseline]}; "
+        f"Captum LayerIntegratedGradients on the word embeddings (positions and segments held at the input's "
+        f"values). Computed in {result.seconds:.2f} s."
+    )
+    if len(result.steps_tried) > 1 and result.converged:
+        st.info(
+            f"Steps were raised automatically ({' → '.join(map(str, result.steps_tried))}) until the relative "
+            f"gap fell under {s.tolerance:.1%}."
+        )
+    if not result.converged:
+        st.warning(
+            f"The gap is still {result.relative_delta:.2%} at the cap of {s.max_steps} steps (tolerance "
+            f"{s.tolerance:.1%}). Treat small scores with care, or raise the step cap under 'Accuracy'."
+        )

@@ -7,10 +7,19 @@ from explain.attention import (
     attention_view,
     head_average,
     merge_pieces,
+    probabilities,
     renormalise,
     rollout,
     rollout_relevance,
     run_attention,
+)
+from explain.attribution import (
+    AttributionError,
+    AttributionResult,
+    Baseline,
+    IGSettings,
+    attribute,
+    word_scores,
 )
 from explain.errors import ComputationError, GlimpseError, InputError, ModelLoadError, ModelSourceError
 from explain.inputs import MAX_CHARS, Encoding, prepare_input
@@ -18,6 +27,12 @@ from explain.models import ModelBundle, ModelInfo, load_bundle
 from explain.sources import ModelSource, SourceKind, SourcePolicy, default_source, policy_from_env, resolve_source
 
 __all__ = [
+    "AttributionError",
+    "AttributionResult",
+    "Baseline",
+    "IGSettings",
+    "attribute",
+    "word_scores",
     "MAX_CHARS",
     "AttentionResult",
     "AttentionView",
@@ -40,6 +55,7 @@ __all__ = [
     "merge_pieces",
     "policy_from_env",
     "prepare_input",
+    "probabilities",
     "renormalise",
     "resolve_source",
     "rollout",

@@ -158,3 +158,10 @@ def rollout_relevance(
         values = np.bincount(groups, weights=values)
         labels = tuple(encoding.words[w] for w in dict.fromkeys(encoding.word_index[keep].tolist()))
     return labels, values.astype(np.float32)
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Softmax of a logit vector [labels], computed stably."""
+    shifted = np.exp(logits.astype(np.float64) - logits.max())
+    out: np.ndarray = shifted / shifted.sum()
+    return out

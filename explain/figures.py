@@ -163,3 +163,30 @@ def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
         for layer in range(n_layers)
     ]
     return heads + layers
+
+
+def attribution_bars(labels: Sequence[str], scores: np.ndarray, title: str, what: str) -> go.Figure:
+    """Scores sorted from most positive to most negative, coloured on the same diverging scale."""
+    from explain.highlight import diverging_color
+
+    order = np.argsort(-np.asarray(scores))
+    limit = float(np.abs(scores).max()) if len(scores) else 0.0
+    ticks = axis_labels(labels)
+    fig = go.Figure(
+        go.Bar(
+            x=np.asarray(scores, dtype=np.float64)[order],
+            y=[ticks[i] for i in order],
+            orientation="h",
+            marker_color=[diverging_color(float(scores[i]), limit) for i in order],
+            marker_line={"color": "#888", "width": 0.5},
+            hovertemplate=f"<b>%{{y}}</b><br>{what} %{{x:+.4f}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        height=min(1400, 120 + 22 * len(labels)),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        xaxis={"title": {"text": what}, "zeroline": True, "zerolinecolor": "#444"},
+        yaxis={"autorange": "reversed"},
+    )
+    return fig

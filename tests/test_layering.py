@@ -16,6 +16,12 @@ def test_core_never_imports_streamlit() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert set(explain.__all__) == {
+        "AttributionError",
+        "AttributionResult",
+        "Baseline",
+        "IGSettings",
+        "attribute",
+        "word_scores",
         "MAX_CHARS",
         "AttentionResult",
         "AttentionView",
@@ -38,6 +44,7 @@ def test_public_names_are_pinned() -> None:
         "merge_pieces",
         "policy_from_env",
         "prepare_input",
+        "probabilities",
         "renormalise",
         "resolve_source",
         "rollout",

@@ -1,0 +1,53 @@
+"""Text as coloured tokens: signed scores on a diverging, colour-blind-safe scale centred at zero.
+
+The HTML is static (no script) and every token is ``html.escape``d: it is meant for Streamlit's
+sanitised ``st.html`` and for exported files alike.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+
+# ColorBrewer RdBu (11 classes, colour-blind safe), from strongest negative (blue) to strongest positive (red).
+_RDBU = (
+    "#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d",
+    "#b2182b", "#67001f",
+)  # fmt: skip
+
+
+def diverging_color(value: float, limit: float) -> str:
+    """The RdBu colour of ``value`` on a scale from -limit (blue) through 0 (white) to +limit (red)."""
+    if limit <= 0:
+        return _RDBU[5]
+    t = float(np.clip(value / limit, -1.0, 1.0))  # -1 .. 1
+    return _RDBU[int(round((t + 1) * 5))]
+
+
+def _text_color(background: str) -> str:
+    return "#ffffff" if background in (_RDBU[0], _RDBU[1], _RDBU[9], _RDBU[10]) else "#111111"
+
+
+def highlight_html(labels: Sequence[str], scores: np.ndarray, *, what: str, limit: float | None = None) -> str:
+    """Tokens (or words) with background colours; hover (title) shows the exact score."""
+    limit = float(np.abs(scores).max()) if limit is None else limit
+    spans = []
+    for label, score in zip(labels, scores, strict=True):
+        bg = diverging_color(float(score), limit)
+        spans.append(
+            f'<span class="glimpse-token" title="{html.escape(label, quote=True)}: {what} {score:+.4f}" '
+            f'style="background:{bg};color:{_text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
+            f'display:inline-block;font-family:monospace">{html.escape(label)}</span>'
+        )
+    return '<div class="glimpse-tokens" style="line-height:2.1">' + "".join(spans) + "</div>" + _legend(limit, what)
+
+
+def _legend(limit: float, what: str) -> str:
+    cells = "".join(f'<span style="background:{c};display:inline-block;width:22px;height:12px"></span>' for c in _RDBU)
+    return (
+        '<div class="glimpse-legend" style="font-size:12px;color:#444;margin-top:6px">'
+        f"<span>−{limit:.3g} (against)</span> {cells} <span>+{limit:.3g} (for)</span>"
+        f" &nbsp;· colour = {html.escape(what)}, white = 0</div>"
+    )

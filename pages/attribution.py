@@ -1,0 +1,68 @@
+"""Attribution page: the prediction, then integrated gradients for it, with the evidence it holds."""
+
+import streamlit as st
+
+import explain
+import ui
+from explain import figures
+from explain.attribution import BASELINE_HELP
+from explain.highlight import highlight_html
+
+st.title("Attribution")
+cur = ui.current()
+if cur is None:
+    st.stop()
+ui.notices(cur.result.encoding)
+ui.prediction_panel(cur)
+info = cur.bundle.info
+if not info.has_classifier:
+    st.stop()
+probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
+c1, c2, c3, c4 = st.columns(4)
+target = c1.selectbox(
+    "Explain class", range(len(info.labels)), index=int(probs.argmax()), format_func=lambda i: info.labels[i],
+    key="attribution.target", help="Attributions explain this class's output; the predicted class by default.",
+)  # fmt: skip
+output = c2.radio(
+    "Attribute", ["logit", "probability"], key="attribution.output", horizontal=True,
+    help="The class's logit (default; additive, unsaturated) or its softmax probability.",
+)  # fmt: skip
+baseline = c3.selectbox(
+    "Baseline", list(explain.Baseline), format_func=lambda b: BASELINE_HELP[b], key="attribution.baseline",
+    help="IG integrates from this reference to the input. Positions and segments stay at the input's values, "
+    "so the baseline differs only in token identity.",
+)  # fmt: skip
+words = c4.toggle(
+    "Words",
+    key="attribution.words",
+    help="Sum the scores of a word's pieces (words = runs of characters between spaces).",
+)
+with st.expander("Accuracy"):
+    tol = st.select_slider("Tolerance on δ", [0.001, 0.005, 0.01, 0.02, 0.05], 0.01, key="attribution.tol",
+                           format_func=lambda t: f"{t:.1%}")  # fmt: skip
+    cap = st.select_slider("Step cap", [32, 64, 128, 256], 128, key="attribution.cap")
+settings = explain.IGSettings(target=target, output=output, baseline=baseline, tolerance=tol, max_steps=cap)
+result = ui.attribution(cur, settings)
+if result is None:
+    st.stop()
+st.session_state["glimpse.last_attribution"] = (cur.bundle.source, result)
+ui.attribution_summary(result, info)
+method = st.radio(
+    "Colour by", ["Integrated gradients", "Gradient × input", "Saliency (|gradient|)"], horizontal=True,
+    key="attribution.method", help="IG is the certified method; the other two are fast one-pass companions.",
+)  # fmt: skip
+raw = {"Integrated gradients": result.scores, "Gradient × input": result.grad_x_input}.get(method, result.saliency)
+labels, scores = explain.word_scores(raw, result.encoding) if words else (result.encoding.tokens, raw)
+what = f"{method} for '{info.labels[result.target]}'"
+st.html(highlight_html(labels, scores, what=what))
+st.caption(
+    "Red tokens push the model towards the explained class, blue tokens away from it; white is neutral. "
+    "Colours are scaled to the largest |score|; hover a token for its exact value."
+    + (
+        " Saliency is a gradient norm, so it has no sign: it shows sensitivity, not direction."
+        if "Sal" in method
+        else ""
+    )
+)
+st.plotly_chart(figures.attribution_bars(labels, scores, f"{method}, sorted", what), key="attribution.bars")
+ui.footer()
