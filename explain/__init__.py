@@ -27,19 +27,17 @@ from explain.models import ModelBundle, ModelInfo, load_bundle
 from explain.sources import ModelSource, SourceKind, SourcePolicy, default_source, policy_from_env, resolve_source
 
 __all__ = [
-    "AttributionError",
-    "AttributionResult",
-    "Baseline",
-    "IGSettings",
-    "attribute",
-    "word_scores",
     "MAX_CHARS",
     "AttentionResult",
     "AttentionView",
+    "AttributionError",
+    "AttributionResult",
+    "Baseline",
     "ComputationError",
     "Encoding",
     "GlimpseError",
     "HeadFusion",
+    "IGSettings",
     "InputError",
     "ModelBundle",
     "ModelInfo",
@@ -49,6 +47,7 @@ __all__ = [
     "SourceKind",
     "SourcePolicy",
     "attention_view",
+    "attribute",
     "default_source",
     "head_average",
     "load_bundle",
@@ -61,4 +60,5 @@ __all__ = [
     "rollout",
     "rollout_relevance",
     "run_attention",
+    "word_scores",
 ]

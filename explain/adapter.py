@@ -104,17 +104,13 @@ def adapter_config(adapter_dir: pathlib.Path) -> dict[str, object]:
 def _read_artifact(adapter_dir: pathlib.Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     path = pathlib.Path(adapter_dir) / ADAPTER_FILE
     if not path.is_file():
-        raise AdapterError(
-            f"No {ADAPTER_FILE} in {adapter_dir}: re-create the artifact with train/finetune_sst2.py."
-        )
+        raise AdapterError(f"No {ADAPTER_FILE} in {adapter_dir}: re-create the artifact with train/finetune_sst2.py.")
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata: dict[str, str] = dict(f.metadata() or {})
             tensors: dict[str, torch.Tensor] = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
     except Exception as exc:  # safetensors raises its own SafetensorError / OSError types
-        raise AdapterError(
-            f"{path} is not a readable safetensors file ({exc}): re-create the artifact."
-        ) from exc
+        raise AdapterError(f"{path} is not a readable safetensors file ({exc}): re-create the artifact.") from exc
     return metadata, tensors
 
 
@@ -134,9 +130,7 @@ def apply_adapter(model: torch.nn.Module, adapter_dir: pathlib.Path) -> None:
             "re-create the artifact with train/finetune_sst2.py."
         )
     if not isinstance(metadata.get("base"), str) or not metadata["base"]:
-        raise AdapterError(
-            f"{adapter_dir}/{ADAPTER_FILE} does not record its base model: re-create the artifact."
-        )
+        raise AdapterError(f"{adapter_dir}/{ADAPTER_FILE} does not record its base model: re-create the artifact.")
 
     params: dict[str, torch.Tensor] = dict(model.named_parameters())
     params.update(dict(model.named_buffers()))
@@ -212,8 +206,7 @@ def apply_adapter(model: torch.nn.Module, adapter_dir: pathlib.Path) -> None:
     with torch.no_grad():
         for weight, a, b in merges:
             delta = (
-                b.to(device=weight.device, dtype=torch.float32)
-                @ a.to(device=weight.device, dtype=torch.float32)
+                b.to(device=weight.device, dtype=torch.float32) @ a.to(device=weight.device, dtype=torch.float32)
             ) * scale
             weight.add_(delta.to(weight.dtype))
         for target, value in copies:

@@ -98,7 +98,8 @@ class _TokenEmbedding(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         keep = (input_ids != _ZERO_ID).unsqueeze(-1)  # (batch, seq, 1)
-        return self.table(input_ids.clamp(min=0)) * keep  # (batch, seq, emb)
+        embeds: torch.Tensor = self.table(input_ids.clamp(min=0))  # (batch, seq, emb)
+        return embeds * keep
 
 
 def baseline_ids(bundle: ModelBundle, encoding: Encoding, baseline: Baseline) -> np.ndarray:

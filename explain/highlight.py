@@ -23,7 +23,7 @@ def diverging_color(value: float, limit: float) -> str:
     if limit <= 0:
         return _RDBU[5]
     t = float(np.clip(value / limit, -1.0, 1.0))  # -1 .. 1
-    return _RDBU[int(round((t + 1) * 5))]
+    return _RDBU[round((t + 1) * 5)]
 
 
 def _text_color(background: str) -> str:
