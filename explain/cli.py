@@ -11,14 +11,24 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from explain.attention import HeadFusion, attention_view, rollout, rollout_relevance, run_attention
+from explain.attention import (
+    HeadFusion,
+    attention_view,
+    probabilities,
+    rollout,
+    rollout_relevance,
+    run_attention,
+)
+from explain.attribution import Baseline, IGSettings, attribute, word_scores
 from explain.errors import GlimpseError
 from explain.inputs import prepare_input
 from explain.models import ModelBundle, load_bundle
+from explain.prediction import evaluate, read_labelled
 from explain.sources import default_source, policy_from_env, resolve_source
 
 
@@ -42,6 +52,23 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="what the model is: family, layers, heads, maximum length, labels")
     info.set_defaults(run=_info)
+    pred = sub.add_parser("predict", help="label and probabilities for a text (or pair)")
+    _text_args(pred)
+    pred.set_defaults(run=_predict)
+    attr = sub.add_parser("attribute", help="integrated-gradients attributions for a text (or pair)")
+    _text_args(attr)
+    attr.add_argument("--target", type=int, default=None, help="class id to explain (default: the predicted one)")
+    attr.add_argument("--output", choices=["logit", "probability"], default="logit", help="what is attributed")
+    attr.add_argument("--baseline", choices=[b.value for b in Baseline], default="pad", help="IG baseline")
+    attr.add_argument("--steps", type=int, default=16, help="first number of steps (default 16)")
+    attr.add_argument("--max-steps", type=int, default=128, help="cap of the automatic doubling (default 128)")
+    attr.add_argument("--tolerance", type=float, default=0.01, help="accepted relative |delta| (default 0.01)")
+    attr.add_argument("--words", action="store_true", help="also give word-level sums")
+    attr.add_argument("--json", action="store_true", help="print JSON (the only format; kept for clarity)")
+    attr.set_defaults(run=_attribute)
+    ev = sub.add_parser("evaluate", help="accuracy over a 'sentence<TAB>label' file")
+    ev.add_argument("--tsv", required=True, type=Path, help="UTF-8 file; header optional; labels as ids or names")
+    ev.set_defaults(run=_evaluate)
     att = sub.add_parser("attention", help="tokens and attention for a text (or pair)")
     _text_args(att)
     att.add_argument("--layer", type=int, help="only this layer (default: all)")
@@ -110,3 +137,87 @@ def _index(value: int, size: int, name: str) -> int:
     if not 0 <= value < size:
         raise GlimpseError(f"--{name} {value} does not exist; this model has {name}s 0 to {size - 1}.")
     return value
+
+
+def _predict(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    result = run_attention(bundle, prepare_input(bundle, args.text, args.text_b))
+    if result.logits is None:
+        raise GlimpseError(f"'{bundle.info.source}' has no classification head, so it makes no prediction.")
+    probs = probabilities(result.logits)
+    labels = bundle.info.labels
+    return {
+        "label": labels[int(probs.argmax())],
+        "label_id": int(probs.argmax()),
+        "probabilities": {name: round(float(p), 6) for name, p in zip(labels, probs, strict=True)},
+        "logits": [round(float(v), 6) for v in result.logits],
+        "head_is_random": bundle.info.head_is_random,
+        "dropped_tokens": result.encoding.n_dropped,
+    }
+
+
+def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    encoding = prepare_input(bundle, args.text, args.text_b)
+    settings = IGSettings(
+        target=args.target,
+        output=args.output,
+        baseline=Baseline(args.baseline),
+        n_steps=args.steps,
+        max_steps=args.max_steps,
+        tolerance=args.tolerance,
+    )
+    r = attribute(bundle, encoding, settings)
+    out: dict[str, Any] = {
+        "tokens": list(encoding.tokens),
+        "scores": [float(v) for v in r.scores],
+        "grad_x_input": [float(v) for v in r.grad_x_input],
+        "saliency": [float(v) for v in r.saliency],
+        "target": r.target,
+        "target_label": bundle.info.labels[r.target],
+        "settings": {
+            "output": settings.output,
+            "baseline": settings.baseline.value,
+            "method": settings.method,
+            "first_steps": settings.n_steps,
+            "max_steps": settings.max_steps,
+            "tolerance": settings.tolerance,
+            "abs_floor": settings.abs_floor,
+        },
+        "steps": r.n_steps,
+        "steps_tried": list(r.steps_tried),
+        "f_input": r.f_input,
+        "f_baseline": r.f_baseline,
+        "convergence_delta": r.convergence_delta,
+        "relative_delta": r.relative_delta,
+        "converged": r.converged,
+        "seconds": round(r.seconds, 4),
+        "notices": list(encoding.notices),
+    }
+    if args.words:
+        words, sums = word_scores(r.scores, encoding)
+        out["words"] = {"labels": list(words), "scores": [float(v) for v in sums]}
+    return out
+
+
+def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    examples = read_labelled(args.tsv, bundle.info.labels)
+    total = len(examples)
+
+    def progress(done: int) -> None:
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\revaluating [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    result = evaluate(bundle, examples, on_batch=progress)
+    return {
+        "accuracy": result.accuracy,
+        "correct": result.correct,
+        "total": result.total,
+        "per_label": result.per_label,
+        "confusion": result.confusion.tolist(),
+        "labels": list(bundle.info.labels),
+        "file": str(args.tsv),
+        "model": bundle.info.source,
+    }

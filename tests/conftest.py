@@ -74,3 +74,12 @@ def _apptest_runs_the_entrypoint(monkeypatch: pytest.MonkeyPatch) -> None:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="session", params=("bert", "roberta", "distilbert", "electra"))
+def classifier_bundle(request: pytest.FixtureRequest, model_root: Path) -> ModelBundle:
+    """A tiny classifier with a steep head, so f(input) - f(baseline) is far from zero."""
+    folder = model_root / f"{request.param}-steep"
+    if not folder.exists():
+        build_tiny(request.param, folder, classifier=True, head_scale=5.0)
+    return bundle_from(folder)

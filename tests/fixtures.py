@@ -73,8 +73,19 @@ def _config(family: str, vocab: int) -> tf.PretrainedConfig:
 FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deberta-v2")
 
 
-def build_tiny(family: str, folder: Path, *, classifier: bool = False, id2label: dict[int, str] | None = None) -> Path:
-    """Save a seeded random ``family`` model (and tokenizer) to ``folder``."""
+def build_tiny(
+    family: str,
+    folder: Path,
+    *,
+    classifier: bool = False,
+    id2label: dict[int, str] | None = None,
+    head_scale: float = 1.0,
+) -> Path:
+    """Save a seeded random ``family`` model (and tokenizer) to ``folder``.
+
+    ``head_scale`` multiplies the classifier's weights: a random tiny model's outputs barely depend on
+    the input, and a steeper head gives attributions something to measure.
+    """
     tok = _bpe() if family == "roberta" else _wordpiece()
     config = _config(family, len(tok))
     if classifier:
@@ -82,9 +93,16 @@ def build_tiny(family: str, folder: Path, *, classifier: bool = False, id2label:
         config.num_labels = len(labels)
         config.id2label = labels
         config.label2id = {v: k for k, v in labels.items()}
+    if head_scale != 1.0:
+        config.initializer_range = 0.2  # larger random weights: outputs that depend on the input
     torch.manual_seed(0)
     cls = tf.AutoModelForSequenceClassification if classifier else tf.AutoModel
     model = cls.from_config(config)
+    if classifier and head_scale != 1.0:
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "classifier" in name and name.endswith("weight"):
+                    p.mul_(head_scale)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

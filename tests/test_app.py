@@ -146,3 +146,49 @@ def test_load_a_local_folder(model_root: Path) -> None:
     _ok(at)
     assert at.session_state["glimpse.source"].ref == str(folder)
     assert "distilbert" in at.caption[0].value or any("2 layers" in c.value for c in at.caption)
+
+
+def _on_model(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str) -> AppTest:
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(folder))
+    at = _app(text)
+    at.switch_page("pages/attribution.py").run()
+    _ok(at)
+    return at
+
+
+def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    calls = [0]
+    real = explain.attribute
+
+    def counting(*args: object, **kwargs: object) -> explain.AttributionResult:
+        calls[0] += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(explain, "attribute", counting)
+    at = _on_model(monkeypatch, payload_model_dir, "An attribution page test sentence.")
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Prediction", f"P({XSS})", "P(positive)"]
+    assert {"f(input)", "f(baseline)", "Completeness gap δ", "Relative |δ|", "Steps"} <= set(labels)
+    (tokens,) = [h.proto.body for h in at.get("html")]
+    assert "glimpse-token" in tokens and "Integrated gradients" in tokens and "glimpse-legend" in tokens
+    assert any("Captum LayerIntegratedGradients" in c.value for c in at.caption)
+    assert calls[0] == 1
+    at.toggle(key="attribution.words").set_value(True).run()
+    at.radio(key="attribution.method").set_value("Gradient × input").run()
+    at.switch_page("pages/attention.py").run()
+    at.switch_page("pages/attribution.py").run()
+    _ok(at)
+    assert calls[0] == 1  # words, colour method and page switches re-use the cached attribution
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
+    at.radio(key="attribution.output").set_value("probability").run()
+    _ok(at)
+    assert calls[0] == 3
+    assert any("[MASK] in place" in c.value for c in at.caption)
+
+
+def test_attribution_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    at = _on_model(monkeypatch, tiny_dir(model_root, "bert"), "No head here.")
+    assert any("no classification head" in i.value for i in at.info)
+    assert not at.metric

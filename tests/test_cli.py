@@ -42,3 +42,38 @@ def test_errors_say_how_to_fix(capsys: pytest.CaptureFixture[str], model_root: P
     assert ".." in capsys.readouterr().err
     assert main(["--model", folder, "attention", "--text", "   "]) == 2
     assert "at least one word" in capsys.readouterr().err
+
+
+def test_predict_attribute_evaluate(
+    capsys: pytest.CaptureFixture[str], payload_model_dir: Path, tmp_path: Path
+) -> None:
+    from tests.fixtures import XSS
+
+    model = str(payload_model_dir)
+    pred = _run(capsys, "--model", model, "predict", "--text", "a fine film")
+    assert set(pred["probabilities"]) == {XSS, "positive"}  # type: ignore[arg-type]
+    assert sum(pred["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)  # type: ignore[union-attr]
+    out = _run(
+        capsys, "--model", model, "attribute", "--text", "a fine film", "--json", "--baseline", "mask", "--words"
+    )
+    assert len(out["tokens"]) == len(out["scores"]) == 5  # type: ignore[arg-type]
+    assert {"convergence_delta", "relative_delta", "steps", "settings"} <= set(out)
+    assert out["settings"]["baseline"] == "mask"  # type: ignore[index]
+    gap = out["f_input"] - out["f_baseline"]  # type: ignore[operator]
+    assert sum(out["scores"]) - gap == pytest.approx(out["convergence_delta"], abs=1e-9)  # type: ignore[arg-type]
+    tsv = tmp_path / "small.tsv"
+    lines = ["sentence\tlabel", 'a "quoted" film\t1', "tab\tinside text\tpositive", "odd ünïcödé ✓\t0", "", f"x\t{XSS}"]
+    tsv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = _run(capsys, "--model", model, "evaluate", "--tsv", str(tsv))
+    assert result["total"] == 4 and 0.0 <= result["accuracy"] <= 1.0  # type: ignore[operator]
+    assert result["per_label"]["positive"]["total"] == 2  # type: ignore[index]
+    assert result["correct"] == round(result["accuracy"] * 4)  # type: ignore[operator]
+
+
+def test_evaluate_rejects_bad_labels(
+    capsys: pytest.CaptureFixture[str], payload_model_dir: Path, tmp_path: Path
+) -> None:
+    tsv = tmp_path / "bad.tsv"
+    tsv.write_text("good film\t1\nbad film\tmaybe\n", encoding="utf-8")
+    assert main(["--model", str(payload_model_dir), "evaluate", "--tsv", str(tsv)]) == 2
+    assert "bad.tsv:2" in capsys.readouterr().err

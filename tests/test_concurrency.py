@@ -121,3 +121,32 @@ def test_abandoned_waiter_does_not_block_the_queue() -> None:
     with gate.hold():  # would hang if the abandoned ticket still held a place
         pass
     assert gate.waiting == 0
+
+
+def test_attributions_from_many_sessions_equal_serial_and_spare_attention(model_root: object) -> None:
+    """Several sessions attribute (Captum hooks) while others read attention: all get serial results."""
+    from explain import IGSettings, attribute
+    from tests.conftest import bundle_from
+    from tests.fixtures import build_tiny
+
+    folder = model_root / "bert-steep-concurrency"  # type: ignore[operator]
+    if not folder.exists():
+        build_tiny("bert", folder, classifier=True, head_scale=5.0)
+    bundle = bundle_from(folder)
+    settings = IGSettings(n_steps=8, max_steps=8)
+    serial_ig = {t: attribute(bundle, prepare_input(bundle, t), settings).scores for t in TEXTS}
+    serial_attn = {t: run_attention(bundle, prepare_input(bundle, t)).weights for t in TEXTS}
+    jobs = [(kind, t) for _ in range(4) for t in TEXTS for kind in ("ig", "attn")]
+
+    def run(job: tuple[str, str]) -> tuple[str, str, np.ndarray]:
+        kind, text = job
+        enc = prepare_input(bundle, text)
+        if kind == "ig":
+            return kind, text, attribute(bundle, enc, settings).scores
+        return kind, text, run_attention(bundle, enc).weights
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(run, jobs))
+    for kind, text, got in results:
+        np.testing.assert_allclose(got, (serial_ig if kind == "ig" else serial_attn)[text], atol=1e-5)
+    assert bundle.gate.waiting == 0
