@@ -87,9 +87,7 @@ def main() -> None:
         f"model: {bundle.info.source} ({bundle.info.num_layers} layers x {bundle.info.num_heads} heads), "
         f"medians of {args.reps}"
     )
-    print(
-        "| tokens | forward (ms) | page: websocket MB | page: server s | naive bertviz HTML MB (build s) | ratio |"
-    )
+    print("| tokens | forward (ms) | page: websocket MB | page: server s | naive bertviz HTML MB (build s) | ratio |")
     print("|---|---|---|---|---|---|")
     for n in LENGTHS:
         naive, naive_s = naive_bertviz_bytes(bundle, n)

@@ -69,7 +69,7 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     Quotes and other characters are plain text (no CSV quoting rules).
     """
     by_name = {name.lower(): i for i, name in enumerate(labels)}
-    examples = []
+    examples: list[LabelledExample] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
