@@ -50,6 +50,17 @@ def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_mode
         assert XSS in frame.locator(".glimpse-header").inner_text()  # the label names, escaped
         s.page.get_by_text("Model info").click()
         s.page.wait_for_timeout(500)
+        s.page.get_by_role("link", name="Attribution").click()
+        s.wait_idle()
+        tokens = s.page.locator(".glimpse-token")
+        tokens.first.wait_for(state="visible", timeout=60_000)
+        assert "alert ( 1 )" in " ".join(tokens.all_inner_texts())  # the typed payload's pieces, as text
+        colours = {tokens.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(tokens.count())}
+        assert len(colours) > 1  # tokens are actually coloured, not all neutral
+        assert s.page.get_by_text(f"P({XSS})").count() >= 1  # the label payload, shown literally
+        s.page.get_by_text("Words", exact=True).click()
+        s.wait_idle()
+        s.page.locator(".glimpse-token", has_text="</script><script>alert(1)</script>").first.wait_for(timeout=30_000)
         assert s.dialogs == []
         assert s.page.evaluate("window.__xss") is None
         assert s.blocked == []
