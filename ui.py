@@ -18,6 +18,7 @@ import streamlit as st
 import explain
 from explain import figures
 from explain.attention_html import ViewKind, bertviz_html, layers_within_budget, payload_bytes
+from explain.highlight import highlight_html
 
 EXAMPLES = (
     "The movie was a complete waste of time, but the soundtrack was wonderful.",
@@ -418,3 +419,15 @@ def attribution_summary(result: explain.AttributionResult, info: explain.ModelIn
             f"The gap is still {result.relative_delta:.2%} at the cap of {s.max_steps} steps (tolerance "
             f"{s.tolerance:.1%}). Treat small scores with care, or raise the step cap under 'Accuracy'."
         )
+
+
+def rollout_tokens(cur: Current, words: bool) -> None:
+    """Attention's view of the same text (rollout from [CLS]), shown at once while IG computes."""
+    joint = explain.rollout(cur.result.weights)
+    labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=True, merge_words=words)
+    st.markdown("**Attention rollout** (what [CLS] draws from, specials hidden; instant)")
+    st.html(highlight_html(labels, values, what="rollout share", signed=False))
+    st.caption(
+        "Rollout is unsigned (shares summing to 1, so only red): it shows where information flows, not whether it "
+        "pushes the prediction up or down. Integrated gradients below answers that."
+    )

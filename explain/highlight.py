@@ -30,8 +30,13 @@ def _text_color(background: str) -> str:
     return "#ffffff" if background in (_RDBU[0], _RDBU[1], _RDBU[9], _RDBU[10]) else "#111111"
 
 
-def highlight_html(labels: Sequence[str], scores: np.ndarray, *, what: str, limit: float | None = None) -> str:
-    """Tokens (or words) with background colours; hover (title) shows the exact score."""
+def highlight_html(
+    labels: Sequence[str], scores: np.ndarray, *, what: str, limit: float | None = None, signed: bool = True
+) -> str:
+    """Tokens (or words) with background colours; hover (title) shows the exact score.
+
+    ``signed=False`` is for shares (rollout): the legend then runs from 0 to the limit only.
+    """
     limit = float(np.abs(scores).max()) if limit is None else limit
     spans = []
     for label, score in zip(labels, scores, strict=True):
@@ -41,13 +46,23 @@ def highlight_html(labels: Sequence[str], scores: np.ndarray, *, what: str, limi
             f'style="background:{bg};color:{_text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
             f'display:inline-block;font-family:monospace">{html.escape(label)}</span>'
         )
-    return '<div class="glimpse-tokens" style="line-height:2.1">' + "".join(spans) + "</div>" + _legend(limit, what)
+    return (
+        '<div class="glimpse-tokens" style="line-height:2.1">'
+        + "".join(spans)
+        + "</div>"
+        + _legend(limit, what, signed)
+    )
 
 
-def _legend(limit: float, what: str) -> str:
-    cells = "".join(f'<span style="background:{c};display:inline-block;width:22px;height:12px"></span>' for c in _RDBU)
+def _legend(limit: float, what: str, signed: bool) -> str:
+    colours = _RDBU if signed else _RDBU[5:]
+    cells = "".join(
+        f'<span style="background:{c};display:inline-block;width:22px;height:12px"></span>' for c in colours
+    )
+    low = f"−{limit:.3g} (against)" if signed else "0"
+    high = f"+{limit:.3g} (for)" if signed else f"{limit:.3g}"
     return (
         '<div class="glimpse-legend" style="font-size:12px;color:#444;margin-top:6px">'
-        f"<span>−{limit:.3g} (against)</span> {cells} <span>+{limit:.3g} (for)</span>"
+        f"<span>{low}</span> {cells} <span>{high}</span>"
         f" &nbsp;· colour = {html.escape(what)}, white = 0</div>"
     )

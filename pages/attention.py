@@ -11,6 +11,8 @@ cur = ui.current()
 if cur is None:
     st.stop()
 ui.notices(cur.result.encoding)
+if cur.result.logits is not None:
+    ui.prediction_panel(cur)
 info = cur.bundle.info
 st.caption(
     f"{cur.result.encoding.n_tokens} tokens · {info.num_layers} layers × {info.num_heads} heads · "

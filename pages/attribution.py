@@ -42,6 +42,7 @@ with st.expander("Accuracy"):
                            format_func=lambda t: f"{t:.1%}")  # fmt: skip
     cap = st.select_slider("Step cap", [32, 64, 128, 256], 128, key="attribution.cap")
 settings = explain.IGSettings(target=target, output=output, baseline=baseline, tolerance=tol, max_steps=cap)
+ui.rollout_tokens(cur, words)
 result = ui.attribution(cur, settings)
 if result is None:
     st.stop()

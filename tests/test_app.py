@@ -169,7 +169,8 @@ def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Pa
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Prediction", f"P({XSS})", "P(positive)"]
     assert {"f(input)", "f(baseline)", "Completeness gap δ", "Relative |δ|", "Steps"} <= set(labels)
-    (tokens,) = [h.proto.body for h in at.get("html")]
+    rollout_html, tokens = [h.proto.body for h in at.get("html")]
+    assert "rollout share" in rollout_html
     assert "glimpse-token" in tokens and "Integrated gradients" in tokens and "glimpse-legend" in tokens
     assert any("Captum LayerIntegratedGradients" in c.value for c in at.caption)
     assert calls[0] == 1
