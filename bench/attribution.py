@@ -90,7 +90,7 @@ def worker(method: str, n_tokens: int, reps: int) -> dict[str, object]:
         times = []
         for _ in range(reps):
             start = time.perf_counter()
-            attr, delta = lig.attribute(ids, baselines=base, target=target, return_convergence_delta=True)
+            _attr, delta = lig.attribute(ids, baselines=base, target=target, return_convergence_delta=True)
             times.append(time.perf_counter() - start)
         with torch.no_grad():
             gap = float(model(input_ids=ids).logits[0, target] - model(input_ids=base).logits[0, target])
