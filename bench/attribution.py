@@ -129,9 +129,9 @@ def main() -> None:
         ratio = float(naive["median_s"]) / float(ours["median_s"])  # type: ignore[arg-type]
         ref = f"{ours['ref_diff']:.1e} x max" if "ref_diff" in ours else "-"
         print(
-            f"| {n} | {ours['median_s']:.3f} | {naive['median_s']:.2f} | {ratio:.1f}x | {ours['steps']} {ours['tried']} "
-            f"| {ours['rel_delta']:.2%} | {naive['rel_delta']:.1e} | {ours['extra_mib']:.0f} | {naive['extra_mib']:.0f} "
-            f"| {ref} |",
+            f"| {n} | {ours['median_s']:.3f} | {naive['median_s']:.2f} | {ratio:.1f}x "
+            f"| {ours['steps']} {ours['tried']} | {ours['rel_delta']:.2%} | {naive['rel_delta']:.1e} "
+            f"| {ours['extra_mib']:.0f} | {naive['extra_mib']:.0f} | {ref} |",
             flush=True,
         )
 
