@@ -32,17 +32,22 @@ def _charts(at: AppTest) -> int:
     return len(at.get("plotly_chart"))
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Wrap ``explain.<name>`` (as the app calls it) with a call counter."""
+    calls = [0]
+    real = getattr(explain, name)
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explain, name, counting)
+    return calls
+
+
 @pytest.fixture
 def count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls = [0]
-    real = explain.run_attention
-
-    def counting(*args: object, **kwargs: object) -> explain.AttentionResult:
-        calls[0] += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(explain, "run_attention", counting)
-    return calls
+    return _count_calls(monkeypatch, "run_attention")
 
 
 def test_attention_page_default_views(count_passes: list[int]) -> None:
@@ -157,14 +162,7 @@ def _on_model(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str) -> AppTe
 
 
 def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
-    calls = [0]
-    real = explain.attribute
-
-    def counting(*args: object, **kwargs: object) -> explain.AttributionResult:
-        calls[0] += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(explain, "attribute", counting)
+    calls = _count_calls(monkeypatch, "attribute")
     at = _on_model(monkeypatch, payload_model_dir, "An attribution page test sentence.")
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Prediction", f"P({XSS})", "P(positive)"]
