@@ -190,3 +190,53 @@ def attribution_bars(labels: Sequence[str], scores: np.ndarray, title: str, what
         yaxis={"autorange": "reversed"},
     )
     return fig
+
+
+def token_figure(
+    labels: Sequence[str], scores: np.ndarray, title: str, what: str, *, signed: bool = True, width_chars: int = 90
+) -> go.Figure:
+    """The coloured-token view as a figure (for static export): same colours and legend as on screen."""
+    import unicodedata
+
+    from explain.highlight import diverging_color, text_color
+
+    limit = float(np.abs(scores).max()) if len(scores) else 0.0
+
+    def columns(text: str) -> int:  # wide (CJK, emoji) characters take two monospace columns
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text) or 1
+
+    fig = go.Figure()
+    x, line = 0, 0
+    for label, score in zip(labels, np.asarray(scores, dtype=np.float64), strict=True):
+        w = columns(label) + 1
+        if x and x + w > width_chars:
+            x, line = 0, line + 1
+        color = diverging_color(float(score), limit)
+        fig.add_shape(type="rect", x0=x, x1=x + w - 0.3, y0=-line - 0.4, y1=-line + 0.4, fillcolor=color,
+                      line={"width": 0}, layer="below")  # fmt: skip
+        fig.add_annotation(x=x + (w - 0.3) / 2, y=-line, text=axis_labels([label])[0], showarrow=False,
+                           font={"family": "DejaVu Sans Mono, Noto Sans Mono, monospace", "size": 13,
+                                 "color": text_color(color)},
+                           hovertext=f"{what} {score:+.4f}")  # fmt: skip
+        x += w
+    # an invisible heatmap carries the colour bar (the legend), on the same scale as the screen
+    fig.add_trace(go.Heatmap(z=[[-limit if signed else 0.0, limit]], x=[0, 1], y=[-1000, -1000], showscale=True,
+                             colorscale=_rdbu_scale(signed), opacity=0, hoverinfo="skip",
+                             colorbar={"title": {"text": what}, "thickness": 12}))  # fmt: skip
+    fig.update_layout(
+        title={"text": title},
+        width=max(500, int(width_chars * 8.4) + 140),
+        height=140 + 34 * (line + 1),
+        xaxis={"visible": False, "range": [-0.5, width_chars + 0.5]},
+        yaxis={"visible": False, "range": [-line - 0.7, 0.7]},
+        margin={"l": 10, "r": 10, "t": 50, "b": 20},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def _rdbu_scale(signed: bool) -> list[list[object]]:
+    from explain.highlight import RDBU
+
+    colours = RDBU if signed else RDBU[5:]
+    return [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # ColorBrewer RdBu (11 classes, colour-blind safe), from strongest negative (blue) to strongest positive (red).
-_RDBU = (
+RDBU = (
     "#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d",
     "#b2182b", "#67001f",
 )  # fmt: skip
@@ -21,13 +21,13 @@ _RDBU = (
 def diverging_color(value: float, limit: float) -> str:
     """The RdBu colour of ``value`` on a scale from -limit (blue) through 0 (white) to +limit (red)."""
     if limit <= 0:
-        return _RDBU[5]
+        return RDBU[5]
     t = float(np.clip(value / limit, -1.0, 1.0))  # -1 .. 1
-    return _RDBU[round((t + 1) * 5)]
+    return RDBU[round((t + 1) * 5)]
 
 
-def _text_color(background: str) -> str:
-    return "#ffffff" if background in (_RDBU[0], _RDBU[1], _RDBU[9], _RDBU[10]) else "#111111"
+def text_color(background: str) -> str:
+    return "#ffffff" if background in (RDBU[0], RDBU[1], RDBU[9], RDBU[10]) else "#111111"
 
 
 def highlight_html(
@@ -43,7 +43,7 @@ def highlight_html(
         bg = diverging_color(float(score), limit)
         spans.append(
             f'<span class="glimpse-token" title="{html.escape(label, quote=True)}: {what} {score:+.4f}" '
-            f'style="background:{bg};color:{_text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
+            f'style="background:{bg};color:{text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
             f'display:inline-block;font-family:monospace">{html.escape(label)}</span>'
         )
     return (
@@ -55,7 +55,7 @@ def highlight_html(
 
 
 def _legend(limit: float, what: str, signed: bool) -> str:
-    colours = _RDBU if signed else _RDBU[5:]
+    colours = RDBU if signed else RDBU[5:]
     cells = "".join(
         f'<span style="background:{c};display:inline-block;width:22px;height:12px"></span>' for c in colours
     )

@@ -4,6 +4,7 @@ import streamlit as st
 
 import explain
 import ui
+import ui.export
 from explain import figures
 
 st.title("Attention")
@@ -110,4 +111,5 @@ def rollout_section() -> None:
 
 
 rollout_section()
+ui.export.attention_panel(cur, view, hide, merge)
 ui.footer()

@@ -4,6 +4,7 @@ import streamlit as st
 
 import explain
 import ui
+import ui.export
 from explain import figures
 from explain.attribution import BASELINE_HELP
 from explain.highlight import highlight_html
@@ -66,4 +67,5 @@ st.caption(
     )
 )
 st.plotly_chart(figures.attribution_bars(labels, scores, f"{method}, sorted", what), key="attribution.bars")
+ui.export.attribution_panel(cur, result, labels, scores, method, words)
 ui.footer()

@@ -13,6 +13,7 @@ except explain.GlimpseError as exc:
     st.error(str(exc))
     st.stop()
 ui.model_info(bundle.info)
+ui.model_info_download(bundle)
 st.caption(
     "Attention comes from the model run with eager attention (fused kernels return no weights); the model "
     "is loaded once per server, in eval mode, with its parameters frozen."

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")  # tracebacks in AppTest failures
 
 from explain import ModelBundle, ModelSource, SourceKind, load_bundle
 from tests.fixtures import FAMILIES, XSS, build_tiny

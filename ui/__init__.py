@@ -431,3 +431,21 @@ def rollout_tokens(cur: Current, words: bool) -> None:
         "Rollout is unsigned (shares summing to 1, so only red): it shows where information flows, not whether it "
         "pushes the prediction up or down. Integrated gradients below answers that."
     )
+
+
+def model_info_download(bundle: explain.ModelBundle) -> None:
+    """The model-info panel as JSON, with the weight hash that identifies these exact weights."""
+    from explain import export
+
+    def payload() -> bytes:
+        info = bundle.info
+        return export.to_json(
+            {"source": info.source, "family": info.family, "architecture": info.architecture,
+             "layers": info.num_layers, "heads": info.num_heads, "hidden_size": info.hidden_size,
+             "max_length": info.max_length, "labels": list(info.labels), "head_is_random": info.head_is_random,
+             "parameters": info.num_parameters, "weights_sha256": export.weights_sha256(bundle),
+             "versions": export.library_versions()}
+        )  # fmt: skip
+
+    st.download_button("Download model info (JSON)", data=payload, file_name="model-info.json",
+                       mime="application/json", key="model.export_json", on_click="ignore")  # fmt: skip
