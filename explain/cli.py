@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="accuracy over a 'sentence<TAB>label' file")
     ev.add_argument("--tsv", required=True, type=Path, help="UTF-8 file; header optional; labels as ids or names")
     ev.set_defaults(run=_evaluate)
+    ex = sub.add_parser("export", help="figures and data for every input of a file, one folder each")
+    ex.add_argument(
+        "--input", required=True, type=Path, help="text file (line = text, or A<TAB>B) or CSV (text | text_a,text_b)"
+    )
+    ex.add_argument("--out", required=True, type=Path, help="output folder")
+    ex.add_argument("--formats", default="png,svg,pdf,html,csv,json", help="comma list of png,svg,pdf,html,csv,json")
+    ex.set_defaults(run=_export)
     att = sub.add_parser("attention", help="tokens and attention for a text (or pair)")
     _text_args(att)
     att.add_argument("--layer", type=int, help="only this layer (default: all)")
@@ -202,15 +209,7 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     examples = read_labelled(args.tsv, bundle.info.labels)
     total = len(examples)
 
-    def progress(done: int) -> None:
-        width = 30
-        filled = width * done // total
-        sys.stderr.write(f"\revaluating [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    result = evaluate(bundle, examples, on_batch=progress)
+    result = evaluate(bundle, examples, on_batch=_progress_bar("evaluating", total))
     return {
         "accuracy": result.accuracy,
         "correct": result.correct,
@@ -221,3 +220,27 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "file": str(args.tsv),
         "model": bundle.info.source,
     }
+
+
+def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    from explain.batch import export_batch, read_inputs
+    from explain.views import DATA_FORMATS, FIGURE_FORMATS
+
+    formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FIGURE_FORMATS) - set(DATA_FORMATS))
+    if unknown or not formats:
+        raise GlimpseError(f"Unknown formats {unknown}. Available: {', '.join(FIGURE_FORMATS + DATA_FORMATS)}.")
+    rows = read_inputs(args.input)
+    return export_batch(bundle, rows, args.out, formats, on_row=_progress_bar("exporting", len(rows)))
+
+
+def _progress_bar(what: str, total: int) -> Callable[[int], None]:
+    def show(done: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

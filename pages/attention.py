@@ -5,7 +5,7 @@ import streamlit as st
 import explain
 import ui
 import ui.export
-from explain import figures
+from explain import figures, views
 
 st.title("Attention")
 cur = ui.current()
@@ -111,5 +111,10 @@ def rollout_section() -> None:
 
 
 rollout_section()
-ui.export.attention_panel(cur, view, hide, merge)
+choice = views.AttentionChoice(
+    layer=st.session_state.get("attention.layer", 0), head=st.session_state.get("attention.head", 0),
+    residual=st.session_state.get("attention.residual", 0.5), hide_special=hide, merge_words=merge,
+    fusion=explain.HeadFusion(st.session_state.get("attention.fusion", "mean")),
+)  # fmt: skip
+ui.export.export_panel("attention", views.attention_exports(cur.bundle, cur.result, view, choice))
 ui.footer()

@@ -5,7 +5,7 @@ import streamlit as st
 import explain
 import ui
 import ui.export
-from explain import figures
+from explain import figures, views
 from explain.attribution import BASELINE_HELP
 from explain.highlight import highlight_html
 
@@ -50,10 +50,10 @@ if result is None:
 st.session_state["glimpse.last_attribution"] = (cur.bundle.source, result)
 ui.attribution_summary(result, info)
 method = st.radio(
-    "Colour by", ["Integrated gradients", "Gradient × input", "Saliency (|gradient|)"], horizontal=True,
-    key="attribution.method", help="IG is the certified method; the other two are fast one-pass companions.",
+    "Colour by", list(views.METHODS), horizontal=True, key="attribution.method",
+    help="IG is the certified method; the other two are fast one-pass companions.",
 )  # fmt: skip
-raw = {"Integrated gradients": result.scores, "Gradient × input": result.grad_x_input}.get(method, result.saliency)
+raw = getattr(result, views.METHODS[method])
 labels, scores = explain.word_scores(raw, result.encoding) if words else (result.encoding.tokens, raw)
 what = f"{method} for '{info.labels[result.target]}'"
 st.html(highlight_html(labels, scores, what=what))
@@ -67,5 +67,5 @@ st.caption(
     )
 )
 st.plotly_chart(figures.attribution_bars(labels, scores, f"{method}, sorted", what), key="attribution.bars")
-ui.export.attribution_panel(cur, result, labels, scores, method, words)
+ui.export.export_panel("attribution", views.attribution_exports(cur.bundle, result, method, words))
 ui.footer()

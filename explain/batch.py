@@ -1,0 +1,119 @@
+"""Batch export over a file of inputs: one folder per input, an index, and a manifest for the run.
+
+Input: a text file (one sentence per line, or a pair as two tab-separated columns) or a CSV with a
+header ``text`` or ``text_a,text_b``. A failing row is recorded in the index and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from explain import export, views
+from explain.attention import attention_view, run_attention
+from explain.attribution import attribute
+from explain.errors import GlimpseError, InputError
+from explain.inputs import prepare_input
+from explain.models import ModelBundle
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    number: int  # 1-based input row
+    text: str
+    text_b: str | None
+
+
+def read_inputs(path: Path) -> list[BatchRow]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text or CSV file.") from exc
+    if path.suffix.lower() == ".csv":
+        return _csv_rows(raw, path)
+    rows = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.strip():
+            a, _, b = line.partition("\t")
+            rows.append(BatchRow(number, a, b if b.strip() else None))
+    if not rows:
+        raise InputError(f"'{path}' has no lines to export.")
+    return rows
+
+
+def _csv_rows(raw: str, path: Path) -> list[BatchRow]:
+    reader = csv.DictReader(io.StringIO(raw))
+    fields = set(reader.fieldnames or [])
+    if "text" not in fields and "text_a" not in fields:
+        raise InputError(f"'{path}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(fields)}.")
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        a = record.get("text") if "text" in fields else record.get("text_a")
+        b = record.get("text_b") or None
+        if a and a.strip():
+            rows.append(BatchRow(number, a, b))
+    return rows
+
+
+def export_batch(
+    bundle: ModelBundle,
+    rows: Sequence[BatchRow],
+    out: Path,
+    formats: Sequence[str],
+    on_row: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write every row's figures and data under ``out``; returns the run's summary (also manifest.json)."""
+    out.mkdir(parents=True, exist_ok=True)
+    index = []
+    for i, row in enumerate(rows, start=1):
+        folder = f"row-{row.number:05d}"
+        status, error, label = "ok", "", ""
+        try:
+            label = _export_row(bundle, row, out / folder, formats)
+        except GlimpseError as exc:
+            status, error = "error", str(exc)
+        index.append({"row": row.number, "folder": folder if status == "ok" else "", "text": row.text,
+                      "text_b": row.text_b or "", "prediction": label, "status": status, "error": error})  # fmt: skip
+        if on_row is not None:
+            on_row(i)
+    with (out / "index.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(index[0]) if index else ["row"])
+        writer.writeheader()
+        writer.writerows(index)
+    summary = {
+        "model": {"source": bundle.info.source, "weights_sha256": export.weights_sha256(bundle),
+                  "labels": list(bundle.info.labels)},
+        "formats": list(formats),
+        "rows": len(rows),
+        "ok": sum(r["status"] == "ok" for r in index),
+        "errors": sum(r["status"] == "error" for r in index),
+        "versions": export.library_versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    (out / "manifest.json").write_bytes(export.to_json(summary))
+    return summary
+
+
+def _export_row(bundle: ModelBundle, row: BatchRow, folder: Path, formats: Sequence[str]) -> str:
+    enc = prepare_input(bundle, row.text, row.text_b)
+    result = run_attention(bundle, enc)
+    view = attention_view(result, hide_special=False, merge_words=False)
+    all_views = [views.attention_exports(bundle, result, view, views.AttentionChoice())]
+    label = ""
+    if bundle.info.has_classifier:
+        attribution = attribute(bundle, enc)
+        all_views.insert(0, views.attribution_exports(bundle, attribution))
+        label = bundle.info.labels[attribution.target]
+    written = views.files(all_views, formats)
+    for name, data in written.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (folder / "manifest.json").write_bytes(export.to_json({**all_views[0].provenance.manifest(),
+                                                            "files": sorted(written)}))  # fmt: skip
+    return label

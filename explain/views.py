@@ -1,0 +1,191 @@
+"""What each view exports: its figures (as on screen) and its data, built lazily.
+
+Shared by the app's export panels and ``python -m explain export``, so a file downloaded from a page
+and the same file written by the batch export are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explain import export, figures
+from explain.attention import (
+    AttentionResult,
+    AttentionView,
+    HeadFusion,
+    head_average,
+    rollout,
+    rollout_relevance,
+)
+from explain.attention_html import bertviz_html, layers_within_budget
+from explain.attribution import AttributionResult, word_scores
+from explain.models import ModelBundle
+from explain.rendering import to_static
+
+FIGURE_FORMATS = ("png", "svg", "pdf", "html")
+DATA_FORMATS = ("json", "csv")
+
+
+@dataclass(frozen=True)
+class FigureExport:
+    """A figure as on screen; ``html`` overrides the interactive version (bertviz's own views)."""
+
+    name: str  # file stem
+    title: str
+    build: Callable[[], go.Figure] | None = None
+    html: Callable[[], str] | None = None
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return FIGURE_FORMATS if self.build is not None else ("html",)
+
+
+@dataclass(frozen=True)
+class DataExport:
+    name: str  # file stem
+    title: str
+    build: Callable[[], dict[str, Any]]  # JSON-ready, provenance included
+    csv: Callable[[Mapping[str, Any]], bytes]
+
+
+@dataclass(frozen=True)
+class ViewExports:
+    figures: tuple[FigureExport, ...]
+    data: tuple[DataExport, ...]
+    provenance: export.Provenance
+
+
+def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> bytes:
+    """One figure in one format, captioned with its provenance."""
+    if fmt == "html":
+        if item.html is not None:
+            return item.html().encode("utf-8")
+        assert item.build is not None
+        return export.figure_html(export.with_caption(item.build(), caption), item.title)
+    if item.build is None:
+        raise ValueError(f"'{item.title}' exists as interactive HTML only.")
+    return to_static(export.with_caption(item.build(), caption), fmt, scale)  # type: ignore[arg-type]
+
+
+def data_bytes(item: DataExport, fmt: str) -> bytes:
+    payload = item.build()
+    return export.to_json(payload) if fmt == "json" else item.csv(payload)
+
+
+def files(views: Sequence[ViewExports], formats: Sequence[str], scale: float = 2.0) -> dict[str, bytes]:
+    """Every figure and data set of ``views`` in the requested formats, by relative file name."""
+    out: dict[str, bytes] = {}
+    for view in views:
+        caption = view.provenance.caption()
+        for item in view.figures:
+            for fmt in (f for f in item.formats if f in formats):
+                out[f"figures/{item.name}.{fmt}"] = figure_bytes(item, fmt, scale, caption)
+        for d in view.data:
+            for fmt in (f for f in DATA_FORMATS if f in formats):
+                out[f"data/{d.name}.{fmt}"] = data_bytes(d, fmt)
+    return out
+
+
+def bundle(views: Sequence[ViewExports], scale: float = 2.0) -> bytes:
+    """A zip of every figure (SVG, PDF, PNG, HTML), every data set (JSON, CSV) and manifest.json."""
+    return export.zip_bundle(files(views, (*FIGURE_FORMATS, *DATA_FORMATS), scale), views[0].provenance.manifest())
+
+
+@dataclass(frozen=True)
+class AttentionChoice:
+    """The Attention page's controls, as exported."""
+
+    layer: int = 0
+    head: int = 0
+    residual: float = 0.5
+    fusion: HeadFusion = HeadFusion.MEAN
+    hide_special: bool = False
+    merge_words: bool = False
+
+
+def attention_exports(
+    bundle: ModelBundle, result: AttentionResult, view: AttentionView, choice: AttentionChoice
+) -> ViewExports:
+    info, enc = bundle.info, result.encoding
+    c = choice
+    mode = ("words" if c.merge_words else "tokens") + (", [CLS]/[SEP] hidden" if c.hide_special else "")
+    prov = export.provenance(
+        bundle, enc.text, enc.text_b, "attention", method=f"attention weights ({mode})",
+        extra={"layer": c.layer, "head": c.head, "merge_words": c.merge_words, "hide_special": c.hide_special,
+               "rollout_residual": c.residual, "rollout_fusion": c.fusion.value},
+    )  # fmt: skip
+
+    def rollout_data() -> dict[str, Any]:
+        labels, values = rollout_relevance(
+            rollout(result.weights, c.residual, c.fusion), enc, hide_special=c.hide_special, merge_words=c.merge_words
+        )
+        return {"kind": "rollout", "labels": list(labels), "rollout": values.astype(np.float64).tolist(),
+                "residual": c.residual, "fusion": c.fusion.value, "provenance": prov.manifest()}  # fmt: skip
+
+    def rollout_figure() -> go.Figure:
+        data = rollout_data()
+        return figures.relevance_bars(data["labels"], np.array(data["rollout"]), "How much [CLS] draws from each input")
+
+    w, labels, lh = view.weights, view.labels, f"L{c.layer}-H{c.head}"
+    figs = [
+        FigureExport(f"attention-{lh}", f"Layer {c.layer}, head {c.head}",
+                     lambda: figures.attention_heatmap(w[c.layer, c.head], labels, f"Layer {c.layer}, head {c.head}")),
+        FigureExport(f"attention-L{c.layer}-mean", f"Layer {c.layer}, mean of heads",
+                     lambda: figures.attention_heatmap(head_average(w[c.layer : c.layer + 1])[0], labels,
+                                                       f"Layer {c.layer}, mean of its {info.num_heads} heads")),
+        FigureExport("attention-grid", "Layer × head grid", lambda: figures.head_grid(w)),
+        FigureExport("attention-rollout", "Attention rollout", rollout_figure),
+    ]  # fmt: skip
+    layers = layers_within_budget(len(labels), info.num_layers, info.num_heads, selected=c.layer)
+    if layers:
+        for kind in ("head", "model"):
+            figs.append(FigureExport(
+                f"bertviz-{kind}-view", f"bertviz {kind} view (interactive HTML)",
+                html=lambda kind=kind: bertviz_html(kind, w, labels, sentence_b_start=view.sentence_b_start,  # type: ignore[misc]
+                                                    layers=layers, header=prov.caption()),
+            ))  # fmt: skip
+    every = range(info.num_layers), range(info.num_heads)
+    data = (
+        DataExport(f"attention-{lh}", f"Layer {c.layer} head {c.head}",
+                   lambda: export.attention_data(w, labels, [c.layer], [c.head], prov), export.attention_csv),
+        DataExport("attention-all", "All layers and heads",
+                   lambda: export.attention_data(w, labels, *every, prov), export.attention_csv),
+        DataExport("rollout", "Rollout", rollout_data, export.attribution_csv),
+    )  # fmt: skip
+    return ViewExports(tuple(figs), data, prov)
+
+
+METHODS = {"Integrated gradients": "scores", "Gradient × input": "grad_x_input", "Saliency (|gradient|)": "saliency"}
+
+
+def attribution_exports(
+    bundle: ModelBundle, result: AttributionResult, method: str = "Integrated gradients", words: bool = False
+) -> ViewExports:
+    """The Attribution view: ``method`` colours the figures; the data holds all three methods."""
+    info = bundle.info
+    prov = export.attribution_provenance(bundle, result, method)
+    what = f"{method} for '{info.labels[result.target]}'"
+    series = {key: np.asarray(getattr(result, key)) for key in METHODS.values()}
+    if words:
+        labels: Sequence[str] = result.encoding.words
+        series = {k: word_scores(v, result.encoding)[1] for k, v in series.items()}
+    else:
+        labels = result.encoding.tokens
+    shown = series[METHODS[method]]
+
+    def data() -> dict[str, Any]:
+        return export.attribution_data(labels, series["scores"], prov, grad_x_input=series["grad_x_input"],
+                                       saliency=series["saliency"])  # fmt: skip
+
+    figs = (
+        FigureExport("attribution-tokens", "Coloured tokens",
+                     lambda: figures.token_figure(labels, shown, what, what, signed="Sal" not in method)),
+        FigureExport("attribution-bars", "Sorted bars",
+                     lambda: figures.attribution_bars(labels, shown, f"{method}, sorted", what)),
+    )  # fmt: skip
+    return ViewExports(figs, (DataExport("attribution", "Attributions", data, export.attribution_csv),), prov)
