@@ -191,3 +191,24 @@ def test_attribution_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_
     at = _on_model(monkeypatch, tiny_dir(model_root, "bert"), "No head here.")
     assert any("no classification head" in i.value for i in at.info)
     assert not at.metric
+
+
+def _downloads(at: AppTest) -> list[str]:
+    return [el.proto.label for el in at.get("download_button")]
+
+
+def test_every_page_has_download_buttons(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    at = _on_model(monkeypatch, payload_model_dir, "Downloads everywhere.")
+    labels = _downloads(at)
+    assert "Download Coloured tokens (PNG)" in labels and "Everything (zip)" in labels
+    assert {"Attributions (JSON)", "Attributions (CSV)"} <= set(labels)
+    at.switch_page("pages/attention.py").run()
+    _ok(at)
+    labels = _downloads(at)
+    assert "Download Layer 0, head 0 (PNG)" in labels and "Everything (zip)" in labels
+    assert {"All layers and heads (JSON)", "Rollout (CSV)"} <= set(labels)
+    at.selectbox(key="export.attention.format").set_value("svg").run()
+    assert "Download Layer 0, head 0 (SVG)" in _downloads(at)
+    at.switch_page("pages/model.py").run()
+    _ok(at)
+    assert _downloads(at) == ["Download model info (JSON)"]

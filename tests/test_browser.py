@@ -91,3 +91,50 @@ def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
         _bertviz(short).locator("#vis svg").first.wait_for(timeout=30_000)
         short.page.wait_for_timeout(1000)
         short.page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_exported_html_opens_offline_and_runs_no_script(chromium: Any, payload_model_dir: Path, tmp_path: Path) -> None:
+    """Exported Plotly and bertviz HTML, opened from file:// with the network cut, draw and stay inert."""
+    from explain import IGSettings, attention_view, attribute, prepare_input, run_attention, views
+    from tests.conftest import bundle_from
+
+    bundle = bundle_from(payload_model_dir)
+    enc = prepare_input(bundle, "A </script><script>alert(1)</script> film")
+    result = run_attention(bundle, enc)
+    att = views.attention_exports(bundle, result, attention_view(result, hide_special=False, merge_words=True),
+                                  views.AttentionChoice(merge_words=True))  # fmt: skip
+    ig = views.attribution_exports(bundle, attribute(bundle, enc, IGSettings(n_steps=8)), words=True)
+    pages = {
+        "heatmap.html": views.figure_bytes(att.figures[0], "html", 1, att.provenance.caption()),
+        "head-view.html": views.figure_bytes(att.figures[4], "html", 1, ""),
+        "tokens.html": views.figure_bytes(ig.figures[0], "html", 1, ig.provenance.caption()),
+    }
+    context = chromium.new_context()
+    blocked: list[str] = []
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else (
+        blocked.append(r.request.url), r.abort()))  # fmt: skip
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for name, data in pages.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.goto(path.as_uri())
+        if name == "head-view.html":
+            page.locator("#vis svg text", has_text="alert(1)").first.wait_for(timeout=30_000)
+        else:
+            page.locator(".main-svg").first.wait_for(timeout=30_000)
+        assert page.evaluate("window.__xss") is None
+    assert dialogs == [] and blocked == []
+    context.close()
+
+
+def test_download_button_delivers_a_png(chromium: Any, payload_model_dir: Path) -> None:
+    with serve({"GLIMPSE_DEFAULT_MODEL": str(payload_model_dir)}) as url:
+        s = open_session(chromium, url + "/?text=" + urllib.parse.quote("A download test"))
+        s.page.get_by_text("Export figures and data").click()
+        with s.page.expect_download(timeout=60_000) as info:
+            s.page.get_by_role("button", name="Download Layer 0, head 0 (PNG)").click()
+        data = Path(info.value.path()).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and info.value.suggested_filename == "attention-L0-H0.png"
+        assert s.blocked == []
