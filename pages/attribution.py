@@ -47,7 +47,6 @@ ui.rollout_tokens(cur, words)
 result = ui.attribution(cur, settings)
 if result is None:
     st.stop()
-st.session_state["glimpse.last_attribution"] = (cur.bundle.source, result)
 ui.attribution_summary(result, info)
 method = st.radio(
     "Colour by", list(views.METHODS), horizontal=True, key="attribution.method",

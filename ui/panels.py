@@ -1,0 +1,167 @@
+"""Panels the pages share: prediction, bertviz, attribution evidence, rollout tokens, footer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import explain
+from explain.attention_html import ViewKind, layers_within_budget, payload_bytes
+from explain.highlight import highlight_html
+from ui.state import Current, bertviz, server_seconds
+
+
+def notices(encoding: explain.Encoding) -> None:
+    for notice in encoding.notices:
+        st.info(notice)
+
+
+def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> None:
+    """bertviz head/model view, restricted to the layers that fit the payload budget."""
+    info = cur.bundle.info
+    n = len(view.labels)
+    kind: ViewKind = (
+        "model"
+        if st.radio(
+            "bertviz view",
+            ["Head view", "Model view"],
+            horizontal=True,
+            key="attention.bertviz_kind",
+            help="Head view: lines from each token (left) to the tokens it attends to (right), one colour per "
+            "head; hover a token to isolate it. Model view: one thumbnail per layer (row) and head (column).",
+        )
+        == "Model view"
+        else "head"
+    )
+    layers = layers_within_budget(n, info.num_layers, info.num_heads, selected=0)
+    full_mb = payload_bytes(n, info.num_layers, info.num_heads) / 1e6
+    if not layers:
+        st.warning(
+            f"At {n} positions one layer of bertviz would ship {full_mb / info.num_layers:.1f} MB to the "
+            "browser, so bertviz is off for this text; the Plotly views below show every layer and head."
+        )
+        return
+    if len(layers) < info.num_layers:
+        first = st.slider(
+            "bertviz layers from",
+            0,
+            info.num_layers - len(layers),
+            0,
+            key="attention.bv_first",
+            help="Long inputs show only some layers in bertviz, to keep the page light.",
+        )
+        layers = tuple(range(first, first + len(layers)))
+        st.info(
+            f"At {n} positions all layers would ship {full_mb:.0f} MB; bertviz shows layers "
+            f"{layers[0]}–{layers[-1]}. The Plotly views below cover every layer."
+        )
+    header = f"{info.source} · {'words' if 'm1' in flags else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
+    html = bertviz(f"{cur.key}|{flags}", view, kind, layers, header)
+    st.iframe(html, height=_bertviz_height(kind, n, len(layers)))
+
+
+def _bertviz_height(kind: ViewKind, n: int, n_layers: int) -> int:
+    if kind == "head":
+        return 140 + 23 * n
+    return 120 + n_layers * (7 * n + 40)
+
+
+def footer() -> None:
+    st.caption(
+        f"Server time for this page: {server_seconds():.2f} s",
+        help="From the start of the script run "
+        "to the end of the page, model passes included; cached results make reruns fast.",
+    )
+
+
+def prediction_panel(cur: Current) -> None:
+    """Label and probabilities from the attention pass's logits (no extra model pass)."""
+    info = cur.bundle.info
+    logits = cur.result.logits
+    if logits is None or not info.has_classifier:
+        st.info(
+            f"`{info.source}` has no classification head, so it makes no prediction (and there is nothing to "
+            "attribute). Its attention is on the Attention page. Load a fine-tuned *ForSequenceClassification "
+            "checkpoint to see predictions."
+        )
+        return
+    probs = explain.probabilities(logits)
+    best = int(probs.argmax())
+    if info.head_is_random:
+        st.warning(
+            "This checkpoint's classification head was freshly initialised (its weights are not in the "
+            "checkpoint): the predictions below mean nothing."
+        )
+    cols = st.columns(len(info.labels) + 1)
+    cols[0].metric(
+        "Prediction", info.labels[best], help="The class with the highest probability; names from the model's id2label."
+    )
+    for i, (label, p) in enumerate(zip(info.labels, probs, strict=True)):
+        cols[i + 1].metric(
+            f"P({label})", f"{p:.1%}", help=f"softmax of the logits; logit {logits[i]:+.3f}", label_visibility="visible"
+        )
+
+
+def attribution_summary(result: explain.AttributionResult, info: explain.ModelInfo) -> None:
+    """The numbers that say whether the attribution can be trusted, beside the result."""
+    s = result.settings
+    what = f"{s.output} of '{info.labels[result.target]}'"
+    cols = st.columns(5)
+    cols[0].metric("f(input)", f"{result.f_input:+.4f}", help=f"The {what} at the input.")
+    cols[1].metric("f(baseline)", f"{result.f_baseline:+.4f}", help=f"The {what} at the baseline.")
+    cols[2].metric(
+        "Completeness gap δ",
+        f"{result.convergence_delta:+.2e}",
+        help="δ = Σ attributions − (f(input) − f(baseline)). IG's attributions add up to the output difference "
+        "exactly in the limit; δ measures how far this numerical integration is from that.",
+    )
+    cols[3].metric(
+        "Relative |δ|",
+        f"{result.relative_delta:.2%}",
+        help=f"|δ| / max(|f(input) − f(baseline)|, {s.abs_floor}). Accepted at ≤ {s.tolerance:.1%}.",
+    )
+    cols[4].metric("Steps", result.n_steps, help=f"{s.method} quadrature points; tried {list(result.steps_tried)}.")
+    st.caption(
+        f"Integrated gradients of the {what}, baseline: {explain.attribution.BASELINE_HELP[s.baseline]}; "
+        f"Captum LayerIntegratedGradients on the word embeddings (positions and segments held at the input's "
+        f"values). Computed in {result.seconds:.2f} s."
+    )
+    if len(result.steps_tried) > 1 and result.converged:
+        st.info(
+            f"Steps were raised automatically ({' → '.join(map(str, result.steps_tried))}) until the relative "
+            f"gap fell under {s.tolerance:.1%}."
+        )
+    if not result.converged:
+        st.warning(
+            f"The gap is still {result.relative_delta:.2%} at the cap of {s.max_steps} steps (tolerance "
+            f"{s.tolerance:.1%}). Treat small scores with care, or raise the step cap under 'Accuracy'."
+        )
+
+
+def rollout_tokens(cur: Current, words: bool) -> None:
+    """Attention's view of the same text (rollout from [CLS]), shown at once while IG computes."""
+    joint = explain.rollout(cur.result.weights)
+    labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=True, merge_words=words)
+    st.markdown("**Attention rollout** (what [CLS] draws from, specials hidden; instant)")
+    st.html(highlight_html(labels, values, what="rollout share", signed=False))
+    st.caption(
+        "Rollout is unsigned (shares summing to 1, so only red): it shows where information flows, not whether it "
+        "pushes the prediction up or down. Integrated gradients below answers that."
+    )
+
+
+def model_info_download(bundle: explain.ModelBundle) -> None:
+    """The model-info panel as JSON, with the weight hash that identifies these exact weights."""
+    from explain import export
+
+    def payload() -> bytes:
+        info = bundle.info
+        return export.to_json(
+            {"source": info.source, "family": info.family, "architecture": info.architecture,
+             "layers": info.num_layers, "heads": info.num_heads, "hidden_size": info.hidden_size,
+             "max_length": info.max_length, "labels": list(info.labels), "head_is_random": info.head_is_random,
+             "parameters": info.num_parameters, "weights_sha256": export.weights_sha256(bundle),
+             "versions": export.library_versions()}
+        )  # fmt: skip
+
+    st.download_button("Download model info (JSON)", data=payload, file_name="model-info.json",
+                       mime="application/json", key="model.export_json", on_click="ignore")  # fmt: skip

@@ -1,0 +1,116 @@
+"""The shared sidebar: model picker, text input(s), examples, and the model-info panel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import explain
+from ui.state import K as _K
+from ui.state import active_source, bundle_or_none, load_bundle, policy
+
+EXAMPLES = (
+    "The movie was a complete waste of time, but the soundtrack was wonderful.",
+    "The animal didn't cross the street because it was too tired.",
+    "She said the keys to the old cabinet were on the kitchen table.",
+)
+EXAMPLE_PAIR = ("The cat sat on the mat all afternoon.", "Where did the cat spend the afternoon?")
+
+
+def sidebar() -> None:
+    """The model picker, the text input(s) and the examples, shared by every page."""
+    with st.sidebar:
+        st.header("Glimpse")
+        _model_picker()
+        _text_inputs()
+        bundle = bundle_or_none()
+        if bundle is not None:
+            with st.expander("Model info", expanded=False):
+                model_info(bundle.info)
+
+
+def _model_picker() -> None:
+    allowed = policy().allowed
+    with st.expander("Model", expanded=False):
+        st.caption(f"Loaded: `{active_source().label}`")
+        ref = st.text_input(
+            "Load another model",
+            key=_K + "model_ref",
+            placeholder="/path/to/folder or org/model-id",
+            help="A Hugging Face BERT-family checkpoint: an absolute folder path (from save_pretrained) "
+            "or a hub id (needs network). Empty = the embedded default model. "
+            f"Allowed here: {', '.join(sorted(k.value for k in allowed))}.",
+        )
+        if st.button("Load model", key=_K + "load"):
+            try:
+                source = explain.resolve_source(ref, policy())
+                load_bundle(source.kind.value, source.ref)
+            except explain.GlimpseError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[_K + "source"] = source
+                st.rerun()
+
+
+def _set_example(text: str, text_b: str | None) -> None:
+    st.session_state[_K + "text"] = text
+    st.session_state[_K + "pair"] = text_b is not None
+    if text_b is not None:
+        st.session_state[_K + "text_b"] = text_b
+
+
+def _text_inputs() -> None:
+    if _K + "text" not in st.session_state:
+        # ?text=... pre-fills the box, so a link can share a sentence
+        st.session_state[_K + "text"] = st.query_params.get("text", EXAMPLES[0])
+    st.text_area(
+        "Text (sentence A)",
+        key=_K + "text",
+        height=110,
+        help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.",
+    )
+    pair = st.toggle("Sentence pair", key=_K + "pair", help="Add a sentence B; the model sees [CLS] A [SEP] B [SEP].")
+    if pair:
+        st.text_area("Sentence B", key=_K + "text_b", height=80)
+    st.caption("Examples")
+    for i, example in enumerate(EXAMPLES):
+        st.button(example, key=f"{_K}example{i}", on_click=_set_example, args=(example, None), width="stretch")
+    st.button(
+        f"Pair: {EXAMPLE_PAIR[0]} / {EXAMPLE_PAIR[1]}",
+        key=_K + "example_pair",
+        on_click=_set_example,
+        args=EXAMPLE_PAIR,
+        width="stretch",
+    )
+
+
+def model_info(info: explain.ModelInfo) -> None:
+    st.dataframe(
+        {
+            "property": [
+                "source",
+                "family",
+                "architecture",
+                "layers",
+                "heads per layer",
+                "hidden size",
+                "maximum length (tokens)",
+                "labels",
+                "parameters",
+            ],
+            "value": [
+                info.source,
+                info.family,
+                info.architecture,
+                str(info.num_layers),
+                str(info.num_heads),
+                str(info.hidden_size),
+                str(info.max_length),
+                ", ".join(info.labels) if info.labels else "none (no classification head)",
+                f"{info.num_parameters / 1e6:.1f} M",
+            ],
+        },
+        hide_index=True,
+        width="stretch",
+    )
+    if info.head_is_random:
+        st.warning("This checkpoint's classification head is freshly initialised: its predictions mean nothing.")
