@@ -212,3 +212,20 @@ def test_every_page_has_download_buttons(monkeypatch: pytest.MonkeyPatch, payloa
     at.switch_page("pages/model.py").run()
     _ok(at)
     assert _downloads(at) == ["Download model info (JSON)"]
+
+
+def test_failure_inside_attribution_keeps_the_last_result(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    at = _on_model(monkeypatch, payload_model_dir, "A result worth keeping.")
+    assert any("Captum" in c.value for c in at.caption)
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise explain.ComputationError("The attribution failed (RuntimeError: out of memory). Try a shorter text.")
+
+    monkeypatch.setattr(explain, "attribute", out_of_memory)
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.UNK).run()
+    _ok(at)
+    assert any("out of memory" in e.value for e in at.error)
+    assert any("last attribution that worked" in c.value for c in at.caption)
+    assert [h.proto.body for h in at.get("html")][-1].count("glimpse-token") > 3  # still on screen
