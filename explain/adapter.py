@@ -42,6 +42,8 @@ import pathlib
 import torch
 from safetensors import safe_open
 
+from explain.errors import ModelLoadError
+
 ADAPTER_FORMAT = "glimpse-adapter-v1"
 ADAPTER_FILE = "adapter.safetensors"
 CONFIG_FILE = "config.json"
@@ -50,7 +52,7 @@ _LORA_B = ".lora_B"
 _CONFIG_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
 
 
-class AdapterError(ValueError):
+class AdapterError(ModelLoadError):
     """The adapter artifact cannot be applied to this model; the message says how to fix it."""
 
 
