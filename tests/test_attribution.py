@@ -30,24 +30,25 @@ def test_completeness_holds_at_enough_steps(classifier_bundle: ModelBundle) -> N
     assert result.convergence_delta == pytest.approx(result.scores.sum() - gap, abs=1e-9)
 
 
-def test_matches_captum_reference(classifier_bundle: ModelBundle) -> None:
+@pytest.mark.parametrize("method", ["riemann_middle", "gausslegendre"])
+def test_matches_captum_reference(classifier_bundle: ModelBundle, method: str) -> None:
     """Plain Captum LIG on the shared eager model, token ids in, [PAD] baseline: same numbers."""
     bundle = classifier_bundle
     enc = prepare_input(bundle, TEXT)
-    ours = attribute(bundle, enc, IGSettings(n_steps=16, tolerance=10.0))
+    ours = attribute(bundle, enc, IGSettings(n_steps=16, tolerance=10.0, method=method))  # type: ignore[arg-type]
     ids = torch.from_numpy(enc.input_ids)[None]
     base = torch.from_numpy(baseline_ids(bundle, enc, Baseline.PAD))[None]
     model = bundle.model
     if bundle.info.family == "roberta":  # [PAD] ids would move RoBERTa's positions; ours hold them fixed
         base = ids.clone()
         base[0, ~torch.from_numpy(enc.special)] = bundle.tokenizer.unk_token_id
-        ours = attribute(bundle, enc, IGSettings(n_steps=16, tolerance=10.0, baseline=Baseline.UNK))
+        ours = attribute(bundle, enc, IGSettings(n_steps=16, tolerance=10.0, baseline=Baseline.UNK, method=method))  # type: ignore[arg-type]
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         return model(input_ids=x).logits  # type: ignore[no-any-return]
 
     ref = LayerIntegratedGradients(forward, model.get_input_embeddings()).attribute(
-        ids, baselines=base, target=ours.target, n_steps=16, method="gausslegendre"
+        ids, baselines=base, target=ours.target, n_steps=16, method=method
     )
     ref_scores = ref[0].sum(-1).double().numpy()
     assert np.abs(ref_scores - ours.scores).max() <= 1e-4 * np.abs(ref_scores).max()
@@ -89,8 +90,17 @@ def test_baselines_keep_specials_and_change_the_reference(classifier_bundle: Mod
 def test_steps_rise_to_the_cap_and_say_so(classifier_bundle: ModelBundle) -> None:
     enc = prepare_input(classifier_bundle, TEXT)
     result = attribute(classifier_bundle, enc, IGSettings(n_steps=4, tolerance=1e-12, max_steps=16))
-    assert result.steps_tried == (4, 8, 16) and result.n_steps == 16
+    assert result.steps_tried == (4, 16) and result.n_steps == 16  # far off: straight to the cap
     assert not result.converged
+
+
+def test_next_steps_scale_with_the_gap() -> None:
+    from explain.attribution import next_steps
+
+    assert next_steps(8, 0.011, 0.01, 128) == 16  # just over: double
+    assert next_steps(8, 0.039, 0.01, 128) == 32  # ~4x over: sqrt says x2.5, so x4
+    assert next_steps(8, 10.0, 0.01, 128) == 128  # hopeless: the cap
+    assert next_steps(64, 0.02, 0.01, 100) == 100
 
 
 def test_companions_and_word_sums(classifier_bundle: ModelBundle) -> None:
