@@ -193,7 +193,7 @@ def next_steps(n_steps: int, relative: float, tolerance: float, cap: int) -> int
     """Steps for the next try: the midpoint rule's error falls as 1/n², so scale n by about
     sqrt(relative / tolerance) (with a 25% margin), rounded up to a power of two, at least doubling."""
     needed = math.sqrt(relative / tolerance) * 1.25
-    factor = max(2, 2 ** math.ceil(math.log2(max(needed, 1.0))))
+    factor: int = max(2, 2 ** math.ceil(math.log2(max(needed, 1.0))))
     return min(n_steps * factor, cap)
 
 
