@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     attr.add_argument("--target", type=int, default=None, help="class id to explain (default: the predicted one)")
     attr.add_argument("--output", choices=["logit", "probability"], default="logit", help="what is attributed")
     attr.add_argument("--baseline", choices=[b.value for b in Baseline], default="pad", help="IG baseline")
-    attr.add_argument("--steps", type=int, default=16, help="first number of steps (default 16)")
+    attr.add_argument(
+        "--steps", type=int, default=None, help="first number of steps (default: 8, or 12 above 128 tokens)"
+    )
     attr.add_argument("--max-steps", type=int, default=128, help="cap of the automatic doubling (default 128)")
     attr.add_argument("--tolerance", type=float, default=0.01, help="accepted relative |delta| (default 0.01)")
     attr.add_argument("--words", action="store_true", help="also give word-level sums")
@@ -184,7 +186,7 @@ def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
             "output": settings.output,
             "baseline": settings.baseline.value,
             "method": settings.method,
-            "first_steps": settings.n_steps,
+            "first_steps": r.steps_tried[0],
             "max_steps": settings.max_steps,
             "tolerance": settings.tolerance,
             "abs_floor": settings.abs_floor,

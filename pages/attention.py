@@ -17,8 +17,7 @@ if cur.result.logits is not None:
 info = cur.bundle.info
 st.caption(
     f"{cur.result.encoding.n_tokens} tokens · {info.num_layers} layers × {info.num_heads} heads · "
-    f"forward pass {cur.result.seconds * 1000:.0f} ms. Each row of an attention matrix is one **query** "
-    "token "
+    f"forward pass {cur.result.seconds * 1000:.0f} ms. Each row of an attention matrix is one **query** token "
     "(the one attending); its weights over the **key** tokens (columns) sum to 1."
 )
 left, right = st.columns(2)
@@ -44,7 +43,6 @@ with viz_col:
     ui.bertviz_section(cur, view, flags)
 
 
-@st.fragment
 def per_head() -> None:
     st.subheader("Per-head heatmap")
     c1, c2 = st.columns(2)
@@ -77,7 +75,6 @@ st.caption(
 st.plotly_chart(ui.head_grid(f"{cur.key}|{flags}", view), key="attention.grid")
 
 
-@st.fragment
 def rollout_section() -> None:
     st.subheader("Attention rollout")
     c1, c2 = st.columns(2)

@@ -126,3 +126,11 @@ def test_no_hooks_left_and_shared_model_untouched(classifier_bundle: ModelBundle
         assert not model.training
     assert classifier_bundle.model.config._attn_implementation == "eager"
     assert classifier_bundle.gate.waiting == 0
+
+
+def test_first_try_depends_on_length(classifier_bundle: ModelBundle) -> None:
+    from explain.attribution import first_steps
+
+    assert (first_steps(16), first_steps(128), first_steps(129), first_steps(512)) == (8, 8, 12, 12)
+    result = attribute(classifier_bundle, prepare_input(classifier_bundle, TEXT), IGSettings(tolerance=10.0))
+    assert result.steps_tried == (8,)
