@@ -46,12 +46,13 @@ def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str) -> 
         )
     )
     side = min(900, 260 + 14 * len(labels))
+    every = {"tickmode": "array", "tickvals": ticks, "ticktext": ticks} if len(ticks) <= 64 else {}  # no thinning
     fig.update_layout(
         title={"text": title},
         height=side,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        xaxis={"title": {"text": "key (attended to)"}, "side": "top", "tickangle": -60},
-        yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed"},
+        xaxis={"title": {"text": "key (attended to)"}, "side": "top", "tickangle": -60, **every},
+        yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed", **every},
     )
     return fig
 

@@ -69,7 +69,17 @@ def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_mode
 def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
     text = " ".join(["word"] * 126)  # 128 tokens with [CLS] and [SEP]
     with serve() as url:
-        open_session(chromium, url + "/?text=warm").page.close()  # the model loads once per server
+        # the first session also loads the model; it then switches pages, which must keep the sidebar's text
+        # (a widget's identity includes its page: seen lost on a fresh server's first session)
+        warm = open_session(chromium, url + "/?text=" + urllib.parse.quote("A warm first session"))
+        warm.page.get_by_role("link", name="Attribution").click()
+        warm.wait_idle()
+        warm.page.locator(".glimpse-token").first.wait_for(state="visible", timeout=60_000)
+        assert warm.page.get_by_text("Enter at least one word").count() == 0
+        warm.page.get_by_role("link", name="Attention").click()
+        warm.wait_idle()
+        assert warm.page.get_by_role("textbox", name="Text (sentence A)").input_value() == "A warm first session"
+        warm.page.context.close()
         s = open_session(chromium, url + "/?text=" + urllib.parse.quote(text))
         frame = _bertviz(s)
         frame.locator("#vis svg").first.wait_for(timeout=30_000)

@@ -19,6 +19,7 @@ from explain import figures
 from explain.attention_html import ViewKind, bertviz_html
 
 K = "glimpse."  # session-state prefix of the shared sidebar
+SIDEBAR_INPUTS = (K + "text", K + "text_b", K + "pair", K + "model_ref")  # not buttons: those cannot be set
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ def keep_page_state(prefixes: tuple[str, ...] = ("attention.", "attribution.")) 
     for key, value in saved.items():
         if key not in st.session_state:
             st.session_state[key] = value
+    # The sidebar's widgets are drawn on every page, but a widget's identity includes the page, so after a
+    # page switch a new widget would start empty: re-assigning the value makes it the new widget's value.
+    for key in SIDEBAR_INPUTS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def server_seconds() -> float:
