@@ -137,32 +137,12 @@ def _pool(weights: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
-    heads = [
-        {
-            "text": f"H{h}",
-            "x": (h + 0.5) / n_heads,
-            "y": 1.0,
-            "xref": "paper",
-            "yref": "paper",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": 10},
-        }
-        for h in range(n_heads)
-    ]
-    layers = [
-        {
-            "text": f"L{layer}",
-            "x": 0.0,
-            "y": 1 - (layer + 0.5) / n_layers,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "right",
-            "showarrow": False,
-            "font": {"size": 10},
-        }
-        for layer in range(n_layers)
-    ]
+    def label(text: str, x: float, y: float, **anchor: str) -> dict[str, object]:
+        return {"text": text, "x": x, "y": y, "xref": "paper", "yref": "paper", "showarrow": False,
+                "font": {"size": 10}, **anchor}  # fmt: skip
+
+    heads = [label(f"H{h}", (h + 0.5) / n_heads, 1.0, yanchor="bottom") for h in range(n_heads)]
+    layers = [label(f"L{i}", 0.0, 1 - (i + 0.5) / n_layers, xanchor="right") for i in range(n_layers)]
     return heads + layers
 
 
