@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 req="${1:-requirements.txt}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -r "$req"
