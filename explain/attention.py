@@ -74,6 +74,8 @@ def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
 def attention_view(result: AttentionResult, *, hide_special: bool, merge_words: bool) -> AttentionView:
     """Derive the displayed attention from a result."""
     enc = result.encoding
+    if not hide_special and not merge_words:  # the view is the result: share it (cached results are large)
+        return AttentionView(result.weights, enc.tokens, enc.sentence_b_start)
     keep = ~enc.special if hide_special else np.ones(enc.n_tokens, dtype=bool)
     weights = result.weights[:, :, keep][:, :, :, keep]
     if hide_special:

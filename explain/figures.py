@@ -19,15 +19,22 @@ _SEQUENTIAL = "Blues"
 _ZW = "\u200b"
 
 
+def plotly_text(text: str) -> str:
+    """Text safe for Plotly's pseudo-HTML (titles, hover): label names can hold markup or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def axis_labels(labels: Sequence[str]) -> list[str]:
     """Labels safe for Plotly text and unique per position (duplicates get zero-width suffixes)."""
     seen: dict[str, int] = {}
     out = []
     for label in labels:
-        safe = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        count = seen.get(safe, 0)
-        seen[safe] = count + 1
-        out.append(safe + _ZW * count)
+        safe = plotly_text(label)
+        unique = safe
+        while unique in seen:  # a zero-width suffix keeps repeated tokens apart, even ones typed with one
+            unique += _ZW
+        seen[unique] = 1
+        out.append(unique)
     return out
 
 
@@ -48,7 +55,7 @@ def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str) -> 
     side = min(900, 260 + 14 * len(labels))
     every = {"tickmode": "array", "tickvals": ticks, "ticktext": ticks} if len(ticks) <= 64 else {}  # no thinning
     fig.update_layout(
-        title={"text": title},
+        title={"text": plotly_text(title)},
         height=side,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         xaxis={"title": {"text": "key (attended to)"}, "side": "top", "tickangle": -60, **every},
@@ -116,7 +123,7 @@ def relevance_bars(labels: Sequence[str], values: np.ndarray, title: str) -> go.
         )
     )
     fig.update_layout(
-        title={"text": title},
+        title={"text": plotly_text(title)},
         height=360,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         yaxis={"title": {"text": "share of [CLS]'s rolled-out attention"}, "rangemode": "tozero"},
@@ -160,14 +167,14 @@ def attribution_bars(labels: Sequence[str], scores: np.ndarray, title: str, what
             orientation="h",
             marker_color=[diverging_color(float(scores[i]), limit) for i in order],
             marker_line={"color": "#888", "width": 0.5},
-            hovertemplate=f"<b>%{{y}}</b><br>{what} %{{x:+.4f}}<extra></extra>",
+            hovertemplate=f"<b>%{{y}}</b><br>{plotly_text(what)} %{{x:+.4f}}<extra></extra>",
         )
     )
     fig.update_layout(
-        title={"text": title},
+        title={"text": plotly_text(title)},
         height=min(1400, 120 + 22 * len(labels)),
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        xaxis={"title": {"text": what}, "zeroline": True, "zerolinecolor": "#444"},
+        xaxis={"title": {"text": plotly_text(what)}, "zeroline": True, "zerolinecolor": "#444"},
         yaxis={"autorange": "reversed"},
     )
     return fig
@@ -198,14 +205,14 @@ def token_figure(
         fig.add_annotation(x=x + (w - 0.3) / 2, y=-line, text=axis_labels([label])[0], showarrow=False,
                            font={"family": "DejaVu Sans Mono, Noto Sans Mono, monospace", "size": 13,
                                  "color": text_color(color)},
-                           hovertext=f"{what} {score:+.4f}")  # fmt: skip
+                           hovertext=f"{plotly_text(what)} {score:+.4f}")  # fmt: skip
         x += w
     # an invisible heatmap carries the colour bar (the legend), on the same scale as the screen
     fig.add_trace(go.Heatmap(z=[[-limit if signed else 0.0, limit]], x=[0, 1], y=[-1000, -1000], showscale=True,
                              colorscale=_rdbu_scale(signed), opacity=0, hoverinfo="skip",
-                             colorbar={"title": {"text": what}, "thickness": 12}))  # fmt: skip
+                             colorbar={"title": {"text": plotly_text(what)}, "thickness": 12}))  # fmt: skip
     fig.update_layout(
-        title={"text": title},
+        title={"text": plotly_text(title)},
         width=max(500, int(width_chars * 8.4) + 140),
         height=140 + 34 * (line + 1),
         xaxis={"visible": False, "range": [-0.5, width_chars + 0.5]},

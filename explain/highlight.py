@@ -41,8 +41,9 @@ def highlight_html(
     spans = []
     for label, score in zip(labels, scores, strict=True):
         bg = diverging_color(float(score), limit)
+        hover = html.escape(f"{label}: {what} {score:+.4f}", quote=True)
         spans.append(
-            f'<span class="glimpse-token" title="{html.escape(label, quote=True)}: {what} {score:+.4f}" '
+            f'<span class="glimpse-token" title="{hover}" '
             f'style="background:{bg};color:{text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
             f'display:inline-block;font-family:monospace">{html.escape(label)}</span>'
         )

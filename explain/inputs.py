@@ -131,7 +131,7 @@ def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encod
             text_b=text_b,
             input_ids=ids,
             token_type_ids=None if types is None else np.asarray(types, dtype=np.int64),
-            tokens=tuple(_display(str(t)) for t in tok.convert_ids_to_tokens(ids.tolist())),
+            tokens=_token_labels(bundle, ids, enc["offset_mapping"], segment, special, (text, text_b or "")),
             special=special,
             segment=segment,
             word_index=word_index,
@@ -181,6 +181,32 @@ def _words(
             words.append(texts[seg][ws:we])
         index[i] = seen[(seg, w)]
     return index, tuple(words)
+
+
+def _token_labels(
+    bundle: ModelBundle,
+    ids: np.ndarray,
+    offsets: list[tuple[int, int]],
+    segment: np.ndarray,
+    special: np.ndarray,
+    texts: tuple[str, str],
+) -> tuple[str, ...]:
+    """What each token shows. Byte-level BPE stores bytes as stand-in characters ('Ã©' for 'é'), so its
+    tokens are decoded, and a piece holding part of a character's bytes shows that character."""
+    tok = bundle.tokenizer
+    raw = [str(t) for t in tok.convert_ids_to_tokens(ids.tolist())]
+    decoder = getattr(getattr(tok, "backend_tokenizer", None), "decoder", None)
+    if type(decoder).__name__ != "ByteLevel":
+        return tuple(_display(t) for t in raw)
+    labels = []
+    for i, token in enumerate(raw):
+        decoded = tok.decode([int(ids[i])])
+        text = decoded.strip() or ("␣" if decoded else "")  # a piece that is only a space shows as one
+        if special[i] or not text or "\ufffd" in text:
+            start, end = offsets[i]
+            text = raw[i] if special[i] else texts[int(segment[i])][start:end] or token
+        labels.append(text)
+    return tuple(labels)
 
 
 def _display(token: str) -> str:

@@ -71,5 +71,6 @@ def to_static(fig: go.Figure, fmt: StaticFormat, scale: float = 2.0) -> bytes:
                 warnings.simplefilter("ignore")  # "kopts ignored when using a server": expected here
                 data: bytes = pio.to_image(fig, format=fmt, scale=scale if fmt == "png" else 1.0)
         except Exception as exc:  # Kaleido raises several private error types
+            _state["started"] = False  # the browser may have died: start a fresh one next time
             raise ComputationError(f"Rendering the figure as {fmt.upper()} failed: {exc}. Try HTML export.") from exc
     return data

@@ -102,7 +102,8 @@ def hub_reachable(timeout_s: float = 2.0) -> bool:
 
 
 def _looks_like_path(ref: str) -> bool:
-    return ref.startswith(("/", "./", "../", "~")) or (os.sep in ref and Path(ref).expanduser().exists())
+    # transformers loads any existing local folder, hub-id-shaped or not: such names obey the folder policy
+    return ref.startswith(("/", "./", "../", "~")) or Path(ref).expanduser().exists()
 
 
 def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:

@@ -20,9 +20,11 @@ if not info.has_classifier:
     st.stop()
 probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
 c1, c2, c3, c4 = st.columns(4)
+predicted = info.labels[int(probs.argmax())]
 target = c1.selectbox(
-    "Explain class", range(len(info.labels)), index=int(probs.argmax()), format_func=lambda i: info.labels[i],
-    key="attribution.target", help="Attributions explain this class's output; the predicted class by default.",
+    "Explain class", [None, *range(len(info.labels))], key="attribution.target",
+    format_func=lambda i: f"the predicted class ({predicted})" if i is None else info.labels[i],
+    help="Attributions explain this class's output; by default whichever class the model predicts for the text.",
 )  # fmt: skip
 output = c2.radio(
     "Attribute", ["logit", "probability"], key="attribution.output", horizontal=True,

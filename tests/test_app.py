@@ -229,3 +229,27 @@ def test_failure_inside_attribution_keeps_the_last_result(
     assert any("out of memory" in e.value for e in at.error)
     assert any("last attribution that worked" in c.value for c in at.caption)
     assert [h.proto.body for h in at.get("html")][-1].count("glimpse-token") > 3  # still on screen
+
+
+def test_attribution_follows_the_prediction_when_the_text_changes() -> None:
+    at = _app("I loved every minute of this wonderful film.")
+    at.switch_page("pages/attribution.py").run()
+    _ok(at)
+    assert any("logit of 'positive'" in c.value for c in at.caption)
+    at.text_area(key="glimpse.text").set_value("I hated every minute of this dreadful film.").run()
+    _ok(at)
+    assert at.metric[0].value == "negative"
+    assert any("logit of 'negative'" in c.value for c in at.caption)
+
+
+def test_texts_that_join_alike_do_not_share_cached_views() -> None:
+    single = _app("good movie")
+    _ok(single)
+    pair = AppTest.from_file(APP, default_timeout=120)
+    pair.session_state["glimpse.text"] = "good movie"
+    pair.session_state["glimpse.pair"] = True
+    pair.session_state["glimpse.text_b"] = "None"
+    pair.run()
+    _ok(pair)
+    heatmap = next(c for c in pair.get("plotly_chart") if "Layer 0, head 0" in c.proto.spec)
+    assert "none" in heatmap.proto.spec  # the pair's own tokens, not the single text's cached view

@@ -85,3 +85,12 @@ def test_words_for_byte_level_bpe(family_bundle: ModelBundle) -> None:
 def _word_special(enc: object) -> list[bool]:
     e = enc  # type: ignore[assignment]
     return [bool(e.special[e.word_index == w].all()) for w in range(len(e.words))]  # type: ignore[attr-defined]
+
+
+def test_byte_level_tokens_show_characters_not_bytes(family_bundle: ModelBundle) -> None:
+    enc = prepare_input(family_bundle, "café 😀 日本 movie")
+    shown = "".join(enc.tokens)
+    for mojibake in ("Ã", "ð", "æ", "Ġ"):
+        assert mojibake not in shown
+    if family_bundle.info.family == "roberta":
+        assert "é" in enc.tokens and "😀" in enc.tokens and "movie" in enc.tokens

@@ -116,7 +116,7 @@ def current() -> Current | None:
         return None
     text = st.session_state.get(K + "text", "")
     text_b = st.session_state.get(K + "text_b", "") if st.session_state.get(K + "pair") else None
-    key = f"{bundle.source.kind.value}:{bundle.source.ref}\x00{text}\x00{text_b}"
+    key = repr((bundle.source.kind.value, bundle.source.ref, text, text_b))  # unambiguous, unlike joined strings
     try:
         with st.spinner("Running the model…"):
             result = _attention(key, bundle, text, text_b)
@@ -172,9 +172,13 @@ def _attribution(cur: Current, settings: explain.IGSettings) -> explain.Attribut
     def progress(message: str) -> None:
         status.update(label=message + "…")
 
-    result = explain.attribute(cur.bundle, cur.result.encoding, settings, on_progress=progress, on_wait=waiting)
+    try:
+        result = explain.attribute(cur.bundle, cur.result.encoding, settings, on_progress=progress, on_wait=waiting)
+    except explain.GlimpseError:
+        status.update(label="Integrated gradients failed", state="error")
+        raise
+    cache.put(key, result)  # before any st.* call: a pending rerun raises there and must not lose the result
     status.update(label=f"Integrated gradients: done in {result.seconds:.2f} s", state="complete")
-    cache.put(key, result)
     return result
 
 
