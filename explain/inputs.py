@@ -200,7 +200,7 @@ def _token_labels(
         return tuple(_display(t) for t in raw)
     labels = []
     for i, token in enumerate(raw):
-        decoded = tok.decode([int(ids[i])])
+        decoded = str(tok.decode([int(ids[i])]))
         text = decoded.strip() or ("␣" if decoded else "")  # a piece that is only a space shows as one
         if special[i] or not text or "\ufffd" in text:
             start, end = offsets[i]
