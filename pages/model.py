@@ -4,13 +4,14 @@ import streamlit as st
 
 import explain
 import ui
+from ui.state import md
 
 st.title("Model")
 source = ui.active_source()
 try:
     bundle = ui.load_bundle(source.kind.value, source.ref)
 except explain.GlimpseError as exc:
-    st.error(str(exc))
+    st.error(md(str(exc)))
     st.stop()
 ui.model_info(bundle.info)
 ui.model_info_download(bundle)

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import explain
 from tests.fixtures import XSS
+from ui.state import md
 
 APP = str(Path(__file__).parent.parent / "app.py")
 
@@ -120,7 +121,7 @@ def test_pair_example_and_typed_specials() -> None:
     assert "Sentence A -&gt; Sentence B" in _iframes(at)[0] or "Sentence A -> Sentence B" in _iframes(at)[0]
     at.text_area(key="glimpse.text").set_value("good [SEP] bad").run()
     _ok(at)
-    assert any("[ sep ]" in i.value for i in at.info)
+    assert any("\\[ sep \\]" in i.value for i in at.info)  # Markdown-escaped, so shown literally
 
 
 def test_payload_text_is_escaped_in_word_mode() -> None:
@@ -165,7 +166,7 @@ def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Pa
     calls = _count_calls(monkeypatch, "attribute")
     at = _on_model(monkeypatch, payload_model_dir, "An attribution page test sentence.")
     labels = [m.label for m in at.metric]
-    assert labels[:3] == ["Prediction", f"P({XSS})", "P(positive)"]
+    assert labels[:3] == ["Prediction", f"P({md(XSS)})", "P(positive)"]  # label names shown literally
     assert {"f(input)", "f(baseline)", "Completeness gap δ", "Relative |δ|", "Steps"} <= set(labels)
     rollout_html, tokens = [h.proto.body for h in at.get("html")]
     assert "rollout share" in rollout_html
@@ -253,3 +254,9 @@ def test_texts_that_join_alike_do_not_share_cached_views() -> None:
     _ok(pair)
     heatmap = next(c for c in pair.get("plotly_chart") if "Layer 0, head 0" in c.proto.spec)
     assert "none" in heatmap.proto.spec  # the pair's own tokens, not the single text's cached view
+
+
+def test_markdown_from_models_and_users_stays_literal() -> None:
+    out = md("[re-login](https://evil.example) ![](https://evil.example/b.png) <b>x</b> a_b")
+    assert "](" not in out.replace("\\]\\(", "") and "![" not in out
+    assert out.count("\\") >= 10

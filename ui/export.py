@@ -10,6 +10,7 @@ import streamlit as st
 
 from explain import export, views
 from explain.rendering import warm_up_in_background
+from ui.state import md
 
 
 def export_panel(key: str, view: views.ViewExports) -> None:
@@ -34,7 +35,7 @@ def export_panel(key: str, view: views.ViewExports) -> None:
             key=f"export.{key}.download",
             on_click="ignore",
         )
-        st.caption(f"Figures carry a caption line: {caption}")
+        st.caption(f"Figures carry a caption line: {md(caption)}")
         cols = st.columns(len(view.data) + 1)
         for col, d in zip(cols, view.data, strict=False):
             for fmt_d in views.DATA_FORMATS:

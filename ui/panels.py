@@ -7,12 +7,12 @@ import streamlit as st
 import explain
 from explain.attention_html import ViewKind, layers_within_budget, payload_bytes
 from explain.highlight import highlight_html
-from ui.state import Current, bertviz, server_seconds
+from ui.state import Current, bertviz, md, server_seconds
 
 
 def notices(encoding: explain.Encoding) -> None:
     for notice in encoding.notices:
-        st.info(notice)
+        st.info(md(notice))
 
 
 def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> None:
@@ -97,14 +97,17 @@ def prediction_panel(cur: Current) -> None:
     )
     for i, (label, p) in enumerate(zip(info.labels, probs, strict=True)):
         cols[i + 1].metric(
-            f"P({label})", f"{p:.1%}", help=f"softmax of the logits; logit {logits[i]:+.3f}", label_visibility="visible"
+            f"P({md(label)})",
+            f"{p:.1%}",
+            help=f"softmax of the logits; logit {logits[i]:+.3f}",
+            label_visibility="visible",
         )
 
 
 def attribution_summary(result: explain.AttributionResult, info: explain.ModelInfo) -> None:
     """The numbers that say whether the attribution can be trusted, beside the result."""
     s = result.settings
-    what = f"{s.output} of '{info.labels[result.target]}'"
+    what = md(f"{s.output} of '{info.labels[result.target]}'")
     cols = st.columns(5)
     cols[0].metric("f(input)", f"{result.f_input:+.4f}", help=f"The {what} at the input.")
     cols[1].metric("f(baseline)", f"{result.f_baseline:+.4f}", help=f"The {what} at the baseline.")

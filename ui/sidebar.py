@@ -6,7 +6,7 @@ import streamlit as st
 
 import explain
 from ui.state import K as _K
-from ui.state import active_source, bundle_or_none, load_bundle, policy
+from ui.state import active_source, bundle_or_none, load_bundle, md, policy
 
 EXAMPLES = (
     "The movie was a complete waste of time, but the soundtrack was wonderful.",
@@ -31,7 +31,7 @@ def sidebar() -> None:
 def _model_picker() -> None:
     allowed = policy().allowed
     with st.expander("Model", expanded=False):
-        st.caption(f"Loaded: `{active_source().label}`")
+        st.caption(f"Loaded: {md(active_source().label)}")
         ref = st.text_input(
             "Load another model",
             key=_K + "model_ref",
@@ -45,7 +45,7 @@ def _model_picker() -> None:
                 source = explain.resolve_source(ref, policy())
                 load_bundle(source.kind.value, source.ref)
             except explain.GlimpseError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.session_state[_K + "source"] = source
                 st.rerun()

@@ -6,6 +6,7 @@ keeps only its last good result, so a failure shows a message and the previous v
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +20,15 @@ from explain import figures
 from explain.attention_html import ViewKind, bertviz_html
 
 K = "glimpse."  # session-state prefix of the shared sidebar
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!<>#|~$])")
+
+
+def md(text: str) -> str:
+    """Text shown literally where Streamlit renders Markdown (labels and paths come from models and users:
+    '[x](https://…)' or '![](…)' must not become a link or an image)."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 SIDEBAR_INPUTS = (K + "text", K + "text_b", K + "pair", K + "model_ref")  # not buttons: those cannot be set
 
 
@@ -105,7 +115,7 @@ def bundle_or_none() -> explain.ModelBundle | None:
     try:
         return load_bundle(source.kind.value, source.ref)
     except explain.GlimpseError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return None
 
 
@@ -121,7 +131,7 @@ def current() -> Current | None:
         with st.spinner("Running the model…"):
             result = _attention(key, bundle, text, text_b)
     except explain.GlimpseError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         last = st.session_state.get(K + "last_good")
         if last is None or last.bundle is not bundle:
             return None
@@ -187,7 +197,7 @@ def attribution(cur: Current, settings: explain.IGSettings) -> explain.Attributi
     try:
         result = _attribution(cur, settings)
     except explain.GlimpseError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         last = st.session_state.get(K + "last_attribution")
         if last is not None and last[0] == cur.bundle.source:
             st.caption("Showing the last attribution that worked.")
