@@ -53,10 +53,9 @@ def _csv_rows(raw: str, path: Path) -> list[BatchRow]:
         raise InputError(f"'{path}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(fields)}.")
     rows = []
     for number, record in enumerate(reader, start=2):
-        a = record.get("text") if "text" in fields else record.get("text_a")
-        b = record.get("text_b") or None
-        if a and a.strip():
-            rows.append(BatchRow(number, a, b))
+        a = (record.get("text") if "text" in fields else record.get("text_a")) or ""
+        b = record.get("text_b") or ""
+        rows.append(BatchRow(number, a, b if b.strip() else None))  # an empty text is reported as that row's error
     return rows
 
 
@@ -74,9 +73,13 @@ def export_batch(
         folder = f"row-{row.number:05d}"
         status, error, label = "ok", "", ""
         try:
+            if not row.text.strip():
+                raise InputError("The row has no text.")
             label = _export_row(bundle, row, out / folder, formats)
         except GlimpseError as exc:
             status, error = "error", str(exc)
+        except Exception as exc:  # one bad row (a file error, a failed render) must not stop the batch
+            status, error = "error", f"{type(exc).__name__}: {exc}"
         index.append({"row": row.number, "folder": folder if status == "ok" else "", "text": row.text,
                       "text_b": row.text_b or "", "prediction": label, "status": status, "error": error})  # fmt: skip
         if on_row is not None:

@@ -181,16 +181,20 @@ def to_json(data: Mapping[str, Any]) -> bytes:
 
 def attention_csv(data: Mapping[str, Any]) -> bytes:
     """Long format: layer, head, query index, query, key index, key, weight."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["layer", "head", "query_index", "query", "key_index", "key", "weight"])
-    labels = data["labels"]
+    labels = [_csv_field(str(label)) for label in data["labels"]]  # quoted once, not per row
+    lines = ["layer,head,query_index,query,key_index,key,weight"]
     for li, layer in enumerate(data["layers"]):
         for hi, head in enumerate(data["heads"]):
             for q, row in enumerate(data["weights"][li][hi]):
-                for k, w in enumerate(row):
-                    writer.writerow([layer, head, q, labels[q], k, labels[k], repr(w)])
-    return out.getvalue().encode("utf-8")
+                prefix = f"{layer},{head},{q},{labels[q]},"
+                lines.extend(f"{prefix}{k},{labels[k]},{w!r}" for k, w in enumerate(row))
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _csv_field(value: str) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow([value])
+    return out.getvalue().rstrip("\r\n")
 
 
 def attribution_csv(data: Mapping[str, Any]) -> bytes:

@@ -87,7 +87,11 @@ def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None) -> 
     if enc.n_dropped:
         notices.append(
             f"The input has {n_original} tokens; this model reads at most {bundle.info.max_length}, "
-            f"so the last {enc.n_dropped} token(s) were dropped."
+            + (
+                f"so {enc.n_dropped} token(s) were dropped from the end of the longer sentence (then both)."
+                if text_b is not None
+                else f"so the last {enc.n_dropped} token(s) were dropped."
+            )
         )
     if not (~enc.special).any():
         raise InputError("The text has no characters this model can read. Enter at least one word.")

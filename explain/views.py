@@ -28,6 +28,8 @@ from explain.models import ModelBundle
 from explain.rendering import to_static
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
+#: Longer inputs export the chosen layer's heads instead of every layer (128 tokens: ~32 MB of JSON already).
+ALL_LAYERS_MAX_TOKENS = 128
 DATA_FORMATS = ("json", "csv")
 
 
@@ -72,8 +74,8 @@ def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> by
     return to_static(export.with_caption(item.build(), caption), fmt, scale)  # type: ignore[arg-type]
 
 
-def data_bytes(item: DataExport, fmt: str) -> bytes:
-    payload = item.build()
+def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = None) -> bytes:
+    payload = item.build() if payload is None else payload
     return export.to_json(payload) if fmt == "json" else item.csv(payload)
 
 
@@ -86,8 +88,10 @@ def files(views: Sequence[ViewExports], formats: Sequence[str], scale: float = 2
             for fmt in (f for f in item.formats if f in formats):
                 out[f"figures/{item.name}.{fmt}"] = figure_bytes(item, fmt, scale, caption)
         for d in view.data:
-            for fmt in (f for f in DATA_FORMATS if f in formats):
-                out[f"data/{d.name}.{fmt}"] = data_bytes(d, fmt)
+            wanted = [f for f in DATA_FORMATS if f in formats]
+            payload = d.build() if wanted else None  # once for JSON and CSV
+            for fmt in wanted:
+                out[f"data/{d.name}.{fmt}"] = data_bytes(d, fmt, payload)
     return out
 
 
@@ -106,6 +110,7 @@ class AttentionChoice:
     fusion: HeadFusion = HeadFusion.MEAN
     hide_special: bool = False
     merge_words: bool = False
+    bertviz_layers: tuple[int, ...] | None = None  # as on screen; None = as many as the budget allows
 
 
 def attention_exports(
@@ -141,7 +146,9 @@ def attention_exports(
         FigureExport("attention-grid", "Layer × head grid", lambda: figures.head_grid(w)),
         FigureExport("attention-rollout", "Attention rollout", rollout_figure),
     ]  # fmt: skip
-    layers = layers_within_budget(len(labels), info.num_layers, info.num_heads, selected=c.layer)
+    layers = c.bertviz_layers
+    if layers is None:
+        layers = layers_within_budget(len(labels), info.num_layers, info.num_heads, selected=c.layer)
     if layers:
         for kind in ("head", "model"):
             figs.append(FigureExport(
@@ -149,12 +156,17 @@ def attention_exports(
                 html=lambda kind=kind: bertviz_html(kind, w, labels, sentence_b_start=view.sentence_b_start,  # type: ignore[misc]
                                                     layers=layers, header=prov.caption()),
             ))  # fmt: skip
-    every = range(info.num_layers), range(info.num_heads)
+    # every weight of every head is n² x layers x heads numbers: above ALL_LAYERS_MAX_TOKENS, the chosen layer's
+    if len(labels) <= ALL_LAYERS_MAX_TOKENS:
+        layers_out: Sequence[int] = range(info.num_layers)
+        name, title = "attention-all", "All layers and heads"
+    else:
+        layers_out, name, title = [c.layer], f"attention-L{c.layer}-all-heads", f"All heads of layer {c.layer}"
     data = (
         DataExport(f"attention-{lh}", f"Layer {c.layer} head {c.head}",
                    lambda: export.attention_data(w, labels, [c.layer], [c.head], prov), export.attention_csv),
-        DataExport("attention-all", "All layers and heads",
-                   lambda: export.attention_data(w, labels, *every, prov), export.attention_csv),
+        DataExport(name, title, lambda: export.attention_data(w, labels, layers_out, range(info.num_heads), prov),
+                   export.attention_csv),
         DataExport("rollout", "Rollout", rollout_data, export.attribution_csv),
     )  # fmt: skip
     return ViewExports(tuple(figs), data, prov)

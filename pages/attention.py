@@ -40,7 +40,7 @@ view = ui.attention_view(cur.key, cur.result, hide, merge)
 viz_col, head_col = st.columns(2, gap="large")
 with viz_col:
     st.subheader("bertviz")
-    ui.bertviz_section(cur, view, flags)
+    shown_layers = ui.bertviz_section(cur, view, flags)
 
 
 def per_head() -> None:
@@ -111,7 +111,7 @@ rollout_section()
 choice = views.AttentionChoice(
     layer=st.session_state.get("attention.layer", 0), head=st.session_state.get("attention.head", 0),
     residual=st.session_state.get("attention.residual", 0.5), hide_special=hide, merge_words=merge,
-    fusion=explain.HeadFusion(st.session_state.get("attention.fusion", "mean")),
+    fusion=explain.HeadFusion(st.session_state.get("attention.fusion", "mean")), bertviz_layers=shown_layers,
 )  # fmt: skip
 ui.export.export_panel("attention", views.attention_exports(cur.bundle, cur.result, view, choice))
 ui.footer()

@@ -153,9 +153,9 @@ def test_batch_export_cli(capsys: pytest.CaptureFixture[str], payload_model_dir:
                  "--formats", "svg,json,csv"])  # fmt: skip
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["rows"] == 2 and summary["ok"] == 2
+    assert summary["rows"] == 3 and summary["ok"] == 2 and summary["errors"] == 1  # the blank row is reported
     index = (out / "index.csv").read_text().splitlines()
-    assert index[0].startswith("row,folder,text") and len(index) == 3
+    assert index[0].startswith("row,folder,text") and len(index) == 4 and "no text" in index[3]
     folder = out / "row-00002"
     assert (folder / "figures" / "attribution-tokens.svg").exists()
     assert not list(folder.rglob("*.png"))  # only the asked formats
@@ -167,3 +167,16 @@ def test_batch_export_cli(capsys: pytest.CaptureFixture[str], payload_model_dir:
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] == 1 and result["errors"] == 1  # the long row failed alone
     assert "at most" in (tmp_path / "o2" / "index.csv").read_text()
+
+
+def test_long_inputs_export_the_chosen_layer_only(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    from tests.conftest import bundle_from
+
+    monkeypatch.setattr(views, "ALL_LAYERS_MAX_TOKENS", 4)
+    bundle = bundle_from(payload_model_dir)
+    result = run_attention(bundle, prepare_input(bundle, TEXT))
+    view = attention_view(result, hide_special=False, merge_words=False)
+    exports = views.attention_exports(bundle, result, view, views.AttentionChoice(layer=1))
+    (heads,) = [d for d in exports.data if d.name == "attention-L1-all-heads"]
+    data = heads.build()
+    assert data["layers"] == [1] and len(data["weights"][0]) == 4

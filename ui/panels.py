@@ -15,8 +15,8 @@ def notices(encoding: explain.Encoding) -> None:
         st.info(md(notice))
 
 
-def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> None:
-    """bertviz head/model view, restricted to the layers that fit the payload budget."""
+def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> tuple[int, ...]:
+    """bertviz head/model view, restricted to the layers that fit the payload budget; returns those layers."""
     info = cur.bundle.info
     n = len(view.labels)
     kind: ViewKind = (
@@ -39,7 +39,7 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> No
             f"At {n} positions one layer of bertviz would ship {full_mb / info.num_layers:.1f} MB to the "
             "browser, so bertviz is off for this text; the Plotly views below show every layer and head."
         )
-        return
+        return ()
     if len(layers) < info.num_layers:
         first = st.slider(
             "bertviz layers from",
@@ -57,6 +57,7 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> No
     header = f"{info.source} · {'words' if 'm1' in flags else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
     html = bertviz(f"{cur.key}|{flags}", view, kind, layers, header)
     st.iframe(html, height=_bertviz_height(kind, n, len(layers)))
+    return layers
 
 
 def _bertviz_height(kind: ViewKind, n: int, n_layers: int) -> int:
