@@ -131,8 +131,8 @@ def attribute(
             f"'{bundle.info.source}' has no classification head, so there is no prediction to attribute. "
             "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    start = time.perf_counter()
     with bundle.gate.hold(on_wait=on_wait):
+        start = time.perf_counter()  # the computation's own time; waiting in line is not part of it
         try:
             return _attribute(bundle, encoding, settings, on_progress or (lambda _m: None), start)
         except (RuntimeError, MemoryError) as exc:

@@ -19,6 +19,7 @@ import socket
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from explain.errors import ModelSourceError
 
@@ -93,9 +94,16 @@ def resolve_source(ref: str, policy: SourcePolicy) -> ModelSource:
 
 
 def hub_reachable(timeout_s: float = 2.0) -> bool:
-    """Whether the model hub answers at all; lets an offline hub id fail in seconds, not ~30 s of retries."""
+    """Whether the model hub answers at all; lets an offline hub id fail in seconds, not ~30 s of retries.
+
+    Behind a proxy the direct probe says nothing, so it is skipped and the hub client decides."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or _HUB_HOST[0]
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     try:
-        with socket.create_connection(_HUB_HOST, timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s):
             return True
     except OSError:
         return False

@@ -78,12 +78,12 @@ st.plotly_chart(ui.head_grid(f"{cur.key}|{flags}", view), key="attention.grid")
 def rollout_section() -> None:
     st.subheader("Attention rollout")
     c1, c2 = st.columns(2)
+    st.session_state.setdefault("attention.residual", 0.5)  # default via state: kept across page switches
     residual = c1.slider(
         "Residual weight",
         0.0,
         1.0,
-        0.5,
-        0.05,
+        step=0.05,
         key="attention.residual",
         help="Weight of the identity mixed into each layer's attention for the skip connection "
         "(0.5 in Abnar & Zuidema 2020).",

@@ -41,9 +41,11 @@ words = c4.toggle(
     help="Sum the scores of a word's pieces (words = runs of characters between spaces).",
 )
 with st.expander("Accuracy"):
-    tol = st.select_slider("Tolerance on δ", [0.001, 0.005, 0.01, 0.02, 0.05], 0.01, key="attribution.tol",
+    st.session_state.setdefault("attribution.tol", 0.01)  # defaults via state: kept across page switches
+    st.session_state.setdefault("attribution.cap", 128)
+    tol = st.select_slider("Tolerance on δ", [0.001, 0.005, 0.01, 0.02, 0.05], key="attribution.tol",
                            format_func=lambda t: f"{t:.1%}")  # fmt: skip
-    cap = st.select_slider("Step cap", [32, 64, 128, 256], 128, key="attribution.cap")
+    cap = st.select_slider("Step cap", [32, 64, 128, 256], key="attribution.cap")
 settings = explain.IGSettings(target=target, output=output, baseline=baseline, tolerance=tol, max_steps=cap)
 ui.rollout_tokens(cur, words)
 result = ui.attribution(cur, settings)

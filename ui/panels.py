@@ -41,11 +41,13 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> tu
         )
         return ()
     if len(layers) < info.num_layers:
+        top = info.num_layers - len(layers)
+        if st.session_state.get("attention.bv_first", 0) > top:  # a shorter text fits more layers
+            st.session_state["attention.bv_first"] = top
         first = st.slider(
             "bertviz layers from",
             0,
-            info.num_layers - len(layers),
-            0,
+            top,
             key="attention.bv_first",
             help="Long inputs show only some layers in bertviz, to keep the page light.",
         )

@@ -200,9 +200,13 @@ def attribution(cur: Current, settings: explain.IGSettings) -> explain.Attributi
         st.error(md(str(exc)))
         last = st.session_state.get(K + "last_attribution")
         if last is not None and last[0] == cur.bundle.source:
-            st.caption("Showing the last attribution that worked.")
-            previous: explain.AttributionResult = last[1]
+            previous: explain.AttributionResult = last[2]
+            same_text = last[1] == cur.key
+            st.caption(
+                "Showing the last attribution that worked"
+                + ("." if same_text else f", for the previous text: “{md(previous.encoding.text[:80])}”.")
+            )
             return previous
         return None
-    st.session_state[K + "last_attribution"] = (cur.bundle.source, result)
+    st.session_state[K + "last_attribution"] = (cur.bundle.source, cur.key, result)
     return result
