@@ -102,14 +102,20 @@ def weights_sha256(bundle: ModelBundle) -> str:
     return digest.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
+@lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version()}
     for name in _VERSIONED:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out.items())
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries behind a result (read once per process: metadata lookups are slow)."""
+    return dict(_versions())
 
 
 def provenance(bundle: ModelBundle, text: str, text_b: str | None, task: str, **kwargs: Any) -> Provenance:

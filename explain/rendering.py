@@ -7,7 +7,6 @@ take a fraction of a second. Calls are serialised: the server renders one figure
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import threading
@@ -21,7 +20,7 @@ from explain.errors import ComputationError
 
 StaticFormat = Literal["png", "svg", "pdf"]
 _lock = threading.Lock()
-_state: dict[str, bool] = {"started": False, "warming": False}
+_state: dict[str, bool] = {"started": False}
 
 
 def _browser_path() -> str | None:
@@ -45,19 +44,6 @@ def _ensure_server() -> None:
 
     kaleido.start_sync_server(silence_warnings=True)
     _state["started"] = True
-
-
-def warm_up_in_background() -> None:
-    """Start the Kaleido server on a side thread, so a page's first export does not wait ~2 s for it."""
-    if _state["started"] or _state.get("warming"):
-        return
-    _state["warming"] = True
-
-    def start() -> None:
-        with _lock, contextlib.suppress(ComputationError):
-            _ensure_server()
-
-    threading.Thread(target=start, name="glimpse-kaleido-warm-up", daemon=True).start()
 
 
 def to_static(fig: go.Figure, fmt: StaticFormat, scale: float = 2.0) -> bytes:

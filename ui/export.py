@@ -9,13 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from explain import export, views
-from explain.rendering import warm_up_in_background
 from ui.state import md
 
 
 def export_panel(key: str, view: views.ViewExports) -> None:
     """The export expander of a page: one figure, one data set, or everything."""
-    warm_up_in_background()  # so the first static export does not wait for Chromium to start
     with st.expander("Export figures and data", icon=":material/download:"):
         c1, c2, c3 = st.columns([3, 1, 1])
         titles = [f.title for f in view.figures]
