@@ -94,7 +94,7 @@ def rollout_section() -> None:
         key="attention.fusion",
         help="How a layer's heads are combined before rolling out: mean, max or min.",
     )
-    joint = explain.rollout(cur.result.weights, residual, explain.HeadFusion(fusion))
+    joint = ui.rollout(cur.key, cur.result, residual, fusion)
     labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=hide, merge_words=merge)
     st.plotly_chart(
         figures.relevance_bars(labels, values, "How much the first token ([CLS]) draws from each input"),

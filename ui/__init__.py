@@ -25,6 +25,7 @@ from ui.state import (
     head_grid,
     keep_page_state,
     load_bundle,
+    rollout,
     start_timer,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "model_info_download",
     "notices",
     "prediction_panel",
+    "rollout",
     "rollout_tokens",
     "sidebar",
     "start_timer",

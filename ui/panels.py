@@ -7,7 +7,7 @@ import streamlit as st
 import explain
 from explain.attention_html import ViewKind, layers_within_budget, payload_bytes
 from explain.highlight import highlight_html
-from ui.state import Current, bertviz, md, server_seconds
+from ui.state import Current, bertviz, md, rollout, server_seconds
 
 
 def notices(encoding: explain.Encoding) -> None:
@@ -145,7 +145,7 @@ def attribution_summary(result: explain.AttributionResult, info: explain.ModelIn
 
 def rollout_tokens(cur: Current, words: bool) -> None:
     """Attention's view of the same text (rollout from [CLS]), shown at once while IG computes."""
-    joint = explain.rollout(cur.result.weights)
+    joint = rollout(cur.key, cur.result)
     labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=True, merge_words=words)
     st.markdown("**Attention rollout** (what [CLS] draws from, specials hidden; instant)")
     st.html(highlight_html(labels, values, what="rollout share", signed=False))

@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -56,6 +57,12 @@ def _attention(key: str, _bundle: explain.ModelBundle, text: str, text_b: str | 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def attention_view(key: str, _result: explain.AttentionResult, hide: bool, merge: bool) -> explain.AttentionView:
     return explain.attention_view(_result, hide_special=hide, merge_words=merge)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def rollout(key: str, _result: explain.AttentionResult, residual: float = 0.5, fusion: str = "mean") -> np.ndarray:
+    """Attention rollout of a cached result: (n, n), computed once per (text, residual, fusion)."""
+    return explain.rollout(_result.weights, residual, explain.HeadFusion(fusion))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
