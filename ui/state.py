@@ -40,7 +40,6 @@ class Current:
     bundle: explain.ModelBundle
     result: explain.AttentionResult
     key: str  # identifies (model, text) for caches of derived figures
-    stale: bool  # True when the text failed and this is the last good result
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
@@ -143,8 +142,9 @@ def current() -> Current | None:
         if last is None or last.bundle is not bundle:
             return None
         st.caption("Showing the last text that worked.")
-        return Current(last.bundle, last.result, last.key, stale=True)
-    good = Current(bundle, result, key, stale=False)
+        previous: Current = last
+        return previous
+    good = Current(bundle, result, key)
     st.session_state[K + "last_good"] = good
     return good
 
