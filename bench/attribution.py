@@ -65,7 +65,7 @@ def worker(method: str, n_tokens: int, reps: int) -> dict[str, object]:
     from captum.attr import LayerIntegratedGradients
 
     import explain
-    from explain.attribution import Baseline, baseline_ids
+    from explain.methods.attribution import Baseline, baseline_ids
 
     bundle = explain.load_bundle(explain.default_source(explain.policy_from_env()))  # GLIMPSE_DEFAULT_MODEL to override
     enc = explain.prepare_input(bundle, text_of(bundle, n_tokens))

@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import explain
-from explain import export, views
+from explain.export import files as export
+from explain.views import exports as views
 
 TYPICAL = "The movie was a complete waste of time, but the soundtrack was wonderful."
 

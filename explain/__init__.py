@@ -1,6 +1,8 @@
 """Glimpse's core: load BERT-family models, extract attention, build figures. Never imports streamlit."""
 
-from explain.attention import (
+from explain.errors import ComputationError, GlimpseError, InputError, ModelLoadError, ModelSourceError
+from explain.inputs import MAX_CHARS, Encoding, prepare_input
+from explain.methods.attention import (
     AttentionResult,
     AttentionView,
     HeadFusion,
@@ -13,7 +15,7 @@ from explain.attention import (
     rollout_relevance,
     run_attention,
 )
-from explain.attribution import (
+from explain.methods.attribution import (
     AttributionError,
     AttributionResult,
     Baseline,
@@ -21,10 +23,15 @@ from explain.attribution import (
     attribute,
     word_scores,
 )
-from explain.errors import ComputationError, GlimpseError, InputError, ModelLoadError, ModelSourceError
-from explain.inputs import MAX_CHARS, Encoding, prepare_input
-from explain.models import ModelBundle, ModelInfo, load_bundle
-from explain.sources import ModelSource, SourceKind, SourcePolicy, default_source, policy_from_env, resolve_source
+from explain.models.loading import ModelBundle, ModelInfo, load_bundle
+from explain.models.sources import (
+    ModelSource,
+    SourceKind,
+    SourcePolicy,
+    default_source,
+    policy_from_env,
+    resolve_source,
+)
 
 __all__ = [
     "MAX_CHARS",

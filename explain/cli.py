@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from explain.attention import (
+from explain.errors import GlimpseError
+from explain.inputs import prepare_input
+from explain.methods.attention import (
     HeadFusion,
     attention_view,
     probabilities,
@@ -24,12 +26,10 @@ from explain.attention import (
     rollout_relevance,
     run_attention,
 )
-from explain.attribution import Baseline, IGSettings, attribute, word_scores
-from explain.errors import GlimpseError
-from explain.inputs import prepare_input
-from explain.models import ModelBundle, load_bundle
-from explain.prediction import evaluate, read_labelled
-from explain.sources import default_source, policy_from_env, resolve_source
+from explain.methods.attribution import Baseline, IGSettings, attribute, word_scores
+from explain.methods.prediction import evaluate, read_labelled
+from explain.models.loading import ModelBundle, load_bundle
+from explain.models.sources import default_source, policy_from_env, resolve_source
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,8 +225,8 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
-    from explain.batch import export_batch, read_inputs
-    from explain.views import DATA_FORMATS, FIGURE_FORMATS
+    from explain.export.batch import export_batch, read_inputs
+    from explain.views.exports import DATA_FORMATS, FIGURE_FORMATS
 
     formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FIGURE_FORMATS) - set(DATA_FORMATS))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.loading import ModelBundle
 
 #: Longer pastes are refused before tokenising, so a 100,000-character paste costs nothing.
 MAX_CHARS = 10_000

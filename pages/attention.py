@@ -5,7 +5,8 @@ import streamlit as st
 import explain
 import ui
 import ui.export
-from explain import figures, views
+from explain.views import exports as views
+from explain.views import figures
 
 st.title("Attention")
 cur = ui.current()

@@ -5,9 +5,10 @@ import streamlit as st
 import explain
 import ui
 import ui.export
-from explain import figures, views
-from explain.attribution import BASELINE_HELP
-from explain.highlight import highlight_html
+from explain.methods.attribution import BASELINE_HELP
+from explain.views import exports as views
+from explain.views import figures
+from explain.views.highlight import highlight_html
 
 st.title("Attribution")
 cur = ui.current()

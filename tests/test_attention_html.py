@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from explain import ModelBundle, attention_view, prepare_input, run_attention
-from explain.attention_html import bertviz_html, layers_within_budget, payload_bytes, safe_json
+from explain.views.bertviz import bertviz_html, layers_within_budget, payload_bytes, safe_json
 from tests.fixtures import XSS
 
 

@@ -14,7 +14,7 @@ from explain import (
     prepare_input,
     word_scores,
 )
-from explain.attribution import baseline_ids
+from explain.methods.attribution import baseline_ids
 
 TEXT = "the movie was great and the actors were fine"
 
@@ -95,7 +95,7 @@ def test_steps_rise_to_the_cap_and_say_so(classifier_bundle: ModelBundle) -> Non
 
 
 def test_next_steps_scale_with_the_gap() -> None:
-    from explain.attribution import next_steps
+    from explain.methods.attribution import next_steps
 
     assert next_steps(8, 0.011, 0.01, 128) == 16  # just over: double
     assert next_steps(8, 0.039, 0.01, 128) == 32  # ~4x over: sqrt says x2.5, so x4
@@ -129,7 +129,7 @@ def test_no_hooks_left_and_shared_model_untouched(classifier_bundle: ModelBundle
 
 
 def test_first_try_depends_on_length(classifier_bundle: ModelBundle) -> None:
-    from explain.attribution import first_steps
+    from explain.methods.attribution import first_steps
 
     assert (first_steps(16), first_steps(128), first_steps(129), first_steps(512)) == (8, 8, 12, 12)
     result = attribute(classifier_bundle, prepare_input(classifier_bundle, TEXT), IGSettings(tolerance=10.0))

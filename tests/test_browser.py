@@ -105,7 +105,8 @@ def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
 
 def test_exported_html_opens_offline_and_runs_no_script(chromium: Any, payload_model_dir: Path, tmp_path: Path) -> None:
     """Exported Plotly and bertviz HTML, opened from file:// with the network cut, draw and stay inert."""
-    from explain import IGSettings, attention_view, attribute, prepare_input, run_attention, views
+    from explain import IGSettings, attention_view, attribute, prepare_input, run_attention
+    from explain.views import exports as views
     from tests.conftest import bundle_from
 
     bundle = bundle_from(payload_model_dir)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from explain import ModelBundle, prepare_input, run_attention
-from explain.gate import HookGate
+from explain.models.gate import HookGate
 
 TEXTS = ["a fine movie", "the worst film of the year by far", "hello world and more", "it was ok"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from explain import ModelBundle, probabilities, run_attention
 from explain.inputs import prepare_input
-from explain.models import EMBEDDED_ADAPTER
+from explain.models.loading import EMBEDDED_ADAPTER
 
 OBVIOUS = [
     ("This movie was absolutely wonderful, I loved every minute!", "positive"),

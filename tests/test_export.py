@@ -18,12 +18,12 @@ from explain import (
     ModelBundle,
     attention_view,
     attribute,
-    export,
     prepare_input,
     run_attention,
-    views,
 )
 from explain.cli import main
+from explain.export import files as export
+from explain.views import exports as views
 from tests.fixtures import XSS
 
 TEXT = "The film 日本 was 😀 wonderful"

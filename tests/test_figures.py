@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from explain import ModelBundle, attention_view, prepare_input, run_attention
-from explain.figures import GRID_MAX_CELLS, attention_heatmap, axis_labels, head_grid, relevance_bars
+from explain.views.figures import GRID_MAX_CELLS, attention_heatmap, axis_labels, head_grid, relevance_bars
 
 
 def test_heatmap_ticks_are_the_tokens(bert_bundle: ModelBundle) -> None:

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from explain.highlight import diverging_color, highlight_html
+from explain.views.highlight import diverging_color, highlight_html
 from tests.fixtures import XSS
 
 

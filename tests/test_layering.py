@@ -8,7 +8,7 @@ import explain
 
 def test_core_never_imports_streamlit() -> None:
     code = (
-        "import sys, explain, explain.attention_html, explain.figures, explain.gate, explain.cli\n"
+        "import sys, explain, explain.views.bertviz, explain.views.figures, explain.models.gate, explain.cli\n"
         "assert 'streamlit' not in sys.modules, [m for m in sys.modules if m.startswith('streamlit')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

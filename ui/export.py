@@ -1,14 +1,15 @@
 """Export panels: every view to PNG/SVG/PDF/HTML, its data to CSV/JSON, or all of it as one zip.
 
 Files are built only when a button is clicked (Streamlit runs the callable then), so an export panel
-costs nothing on a page's normal reruns. What a view exports is defined once, in ``explain.views``.
+costs nothing on a page's normal reruns. What a view exports is defined once, in ``explain.views.exports``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from explain import export, views
+from explain.export import files as export
+from explain.views import exports as views
 from ui.state import md
 
 

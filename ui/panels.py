@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import explain
-from explain.attention_html import ViewKind, layers_within_budget, payload_bytes
-from explain.highlight import highlight_html
+from explain.methods.attribution import BASELINE_HELP
+from explain.views.bertviz import ViewKind, layers_within_budget, payload_bytes
+from explain.views.highlight import highlight_html
 from ui.state import Current, bertviz, md, rollout, server_seconds
 
 
@@ -127,7 +128,7 @@ def attribution_summary(result: explain.AttributionResult, info: explain.ModelIn
     )
     cols[4].metric("Steps", result.n_steps, help=f"{s.method} quadrature points; tried {list(result.steps_tried)}.")
     st.caption(
-        f"Integrated gradients of the {what}, baseline: {explain.attribution.BASELINE_HELP[s.baseline]}; "
+        f"Integrated gradients of the {what}, baseline: {BASELINE_HELP[s.baseline]}; "
         f"Captum LayerIntegratedGradients on the word embeddings (positions and segments held at the input's "
         f"values). Computed in {result.seconds:.2f} s."
     )
@@ -157,7 +158,7 @@ def rollout_tokens(cur: Current, words: bool) -> None:
 
 def model_info_download(bundle: explain.ModelBundle) -> None:
     """The model-info panel as JSON, with the weight hash that identifies these exact weights."""
-    from explain import export
+    from explain.export import files as export
 
     def payload() -> bytes:
         info = bundle.info

@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import explain
-from explain import figures
-from explain.attention_html import ViewKind, bertviz_html
+from explain.views import figures
+from explain.views.bertviz import ViewKind, bertviz_html
 
 K = "glimpse."  # session-state prefix of the shared sidebar
 _MARKDOWN = re.compile(r"([\\`*_\[\]()!<>#|~$])")

@@ -30,7 +30,7 @@ from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
-from explain.models import ModelBundle
+from explain.models.loading import ModelBundle
 
 
 class Baseline(StrEnum):

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from explain import export, views
-from explain.attention import attention_view, run_attention
-from explain.attribution import attribute
 from explain.errors import GlimpseError, InputError
+from explain.export import files as export
 from explain.inputs import prepare_input
-from explain.models import ModelBundle
+from explain.methods.attention import attention_view, run_attention
+from explain.methods.attribution import attribute
+from explain.models.loading import ModelBundle
+from explain.views import exports as views
 
 
 @dataclass(frozen=True)

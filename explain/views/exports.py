@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from explain import export, figures
-from explain.attention import (
+from explain.export import files as export
+from explain.export.rendering import to_static
+from explain.methods.attention import (
     AttentionResult,
     AttentionView,
     HeadFusion,
@@ -22,10 +23,10 @@ from explain.attention import (
     rollout,
     rollout_relevance,
 )
-from explain.attention_html import bertviz_html, layers_within_budget
-from explain.attribution import AttributionResult, word_scores
-from explain.models import ModelBundle
-from explain.rendering import to_static
+from explain.methods.attribution import AttributionResult, word_scores
+from explain.models.loading import ModelBundle
+from explain.views import figures
+from explain.views.bertviz import bertviz_html, layers_within_budget
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 #: Longer inputs export the chosen layer's heads instead of every layer (128 tokens: ~32 MB of JSON already).

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explain.attribution import AttributionError
 from explain.errors import InputError
 from explain.inputs import MAX_CHARS, clean_text
-from explain.models import ModelBundle
+from explain.methods.attribution import AttributionError
+from explain.models.loading import ModelBundle
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
 
 def attribution_bars(labels: Sequence[str], scores: np.ndarray, title: str, what: str) -> go.Figure:
     """Scores sorted from most positive to most negative, coloured on the same diverging scale."""
-    from explain.highlight import diverging_color
+    from explain.views.highlight import diverging_color
 
     order = np.argsort(-np.asarray(scores))
     limit = float(np.abs(scores).max()) if len(scores) else 0.0
@@ -186,7 +186,7 @@ def token_figure(
     """The coloured-token view as a figure (for static export): same colours and legend as on screen."""
     import unicodedata
 
-    from explain.highlight import diverging_color, text_color
+    from explain.views.highlight import diverging_color, text_color
 
     limit = float(np.abs(scores).max()) if len(scores) else 0.0
 
@@ -224,7 +224,7 @@ def token_figure(
 
 
 def _rdbu_scale(signed: bool) -> list[list[object]]:
-    from explain.highlight import RDBU
+    from explain.views.highlight import RDBU
 
     colours = RDBU if signed else RDBU[5:]
     return [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]

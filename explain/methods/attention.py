@@ -21,7 +21,7 @@ import torch
 
 from explain.errors import ComputationError
 from explain.inputs import Encoding
-from explain.models import ModelBundle
+from explain.models.loading import ModelBundle
 
 
 @dataclass(frozen=True, eq=False)

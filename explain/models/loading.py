@@ -29,8 +29,8 @@ from transformers import (
 )
 
 from explain.errors import ModelLoadError
-from explain.gate import HookGate
-from explain.sources import ModelSource, SourceKind, hub_reachable
+from explain.models.gate import HookGate
+from explain.models.sources import ModelSource, SourceKind, hub_reachable
 
 transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -85,7 +85,7 @@ def load_bundle(source: ModelSource) -> ModelBundle:
         setattr(config, key, value)
     model, missing = _load_weights(location, config, local_only)
     if source.kind is SourceKind.EMBEDDED and overrides:
-        from explain.adapter import apply_adapter
+        from explain.models.adapter import apply_adapter
 
         apply_adapter(model, EMBEDDED_ADAPTER)
         missing = []
@@ -142,7 +142,7 @@ def _check_family(config: PretrainedConfig, source: ModelSource) -> None:
 def _adapter_overrides(source: ModelSource) -> dict[str, Any]:
     if source.kind is not SourceKind.EMBEDDED or not (EMBEDDED_ADAPTER / "adapter.safetensors").is_file():
         return {}
-    from explain.adapter import adapter_config
+    from explain.models.adapter import adapter_config
 
     return dict(adapter_config(EMBEDDED_ADAPTER))
 

@@ -24,8 +24,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from explain.attribution import BASELINE_HELP, AttributionResult
-from explain.models import ModelBundle
+from explain.methods.attribution import BASELINE_HELP, AttributionResult
+from explain.models.loading import ModelBundle
 
 _VERSIONED = ("torch", "transformers", "tokenizers", "captum", "plotly", "kaleido", "streamlit", "bertviz", "numpy")
 MIME = {

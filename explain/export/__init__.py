@@ -1,0 +1,1 @@
+"""Figures and data to files: provenance, CSV/JSON, static rendering, batch export."""

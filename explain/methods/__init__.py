@@ -1,0 +1,1 @@
+"""What Glimpse computes from a model and an input: attention, attributions, predictions."""
