@@ -3,7 +3,9 @@
 Text is cleaned (control and bidi-override characters removed), tokenised with
 ``split_special_tokens=True`` (a typed "[SEP]" must not fake a sentence boundary), truncated to the
 model's maximum length with a notice of how many tokens were dropped, and mapped back to the words
-the user typed through the tokenizer's character offsets (never by string search).
+the user typed through the tokenizer's character offsets (never by string search). The same offsets
+say which characters the model cannot read: those it sees as the unknown token and those the
+tokenizer drops on the way.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+from transformers import BatchEncoding
 
 from explain.errors import InputError
 from explain.models.loading import ModelBundle
@@ -22,6 +25,14 @@ from explain.models.loading import ModelBundle
 MAX_CHARS = 10_000
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _WORD = re.compile(r"\S+")
+#: A notice lists at most this many distinct unreadable words or characters.
+MAX_LISTED = 10
+_EMPTY_SINGLE = "Enter at least one word to analyse (the text is empty or holds only characters this model drops)."
+_EMPTY_A = "Sentence A is empty (or holds only characters this model drops). Type the first sentence of the pair."
+_EMPTY_B = (
+    "Sentence B is empty (or holds only characters this model drops). Type a second sentence or switch off "
+    "'sentence pair'."
+)
 
 
 @dataclass(frozen=True)
@@ -71,31 +82,45 @@ def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None) -> 
             f"The text is {total:,} characters; Glimpse reads at most {MAX_CHARS:,} "
             f"(the model sees at most {bundle.info.max_length} tokens anyway). Paste a shorter passage."
         )
-    text, removed_a = clean_text(text)
-    notices = []
+    text, removed = clean_text(text)
     if text_b is not None:
         text_b, removed_b = clean_text(text_b)
-        removed_a += removed_b
-        if not text_b.strip():
-            raise InputError("Sentence B is empty. Type a second sentence or switch off 'sentence pair'.")
-    if not text.strip():
-        raise InputError("Enter at least one word to analyse.")
-    if removed_a:
-        notices.append(f"Removed {removed_a} control or text-direction character(s) that cannot be shown safely.")
+        removed += removed_b
+    _require_words(text, text_b)  # before tokenising: the common case costs nothing
+    enc, full = _tokenize(bundle, text, text_b)
+    _require_tokens(enc)
+    notices = []
+    if removed:
+        notices.append(f"Removed {removed} control or text-direction character(s) that cannot be shown safely.")
     notices += _typed_specials(bundle, text, text_b)
-    enc, n_original = _tokenize(bundle, text, text_b)
+    notices += _unreadable(bundle, full, (text, text_b or ""))
     if enc.n_dropped:
         notices.append(
-            f"The input has {n_original} tokens; this model reads at most {bundle.info.max_length}, "
+            f"The input has {enc.n_original} tokens; this model reads at most {bundle.info.max_length}, "
             + (
                 f"so {enc.n_dropped} token(s) were dropped from the end of the longer sentence (then both)."
                 if text_b is not None
                 else f"so the last {enc.n_dropped} token(s) were dropped."
             )
         )
-    if not (~enc.special).any():
-        raise InputError("The text has no characters this model can read. Enter at least one word.")
     return _with_notices(enc, tuple(notices))
+
+
+def _require_words(text: str, text_b: str | None) -> None:
+    if text_b is not None and not text_b.strip():
+        raise InputError(_EMPTY_B)
+    if not text.strip():
+        raise InputError(_EMPTY_SINGLE if text_b is None else _EMPTY_A)
+
+
+def _require_tokens(enc: Encoding) -> None:
+    """Each segment needs a token of its own: a sentence of only dropped characters (zero-width spaces, say)
+    would otherwise pass as an empty segment."""
+    readable = ~enc.special
+    if enc.text_b is not None and not (readable & (enc.segment == 1)).any():
+        raise InputError(_EMPTY_B)
+    if not (readable & (enc.segment == 0)).any():
+        raise InputError(_EMPTY_SINGLE if enc.text_b is None else _EMPTY_A)
 
 
 def _typed_specials(bundle: ModelBundle, text: str, text_b: str | None) -> list[str]:
@@ -111,19 +136,63 @@ def _typed_specials(bundle: ModelBundle, text: str, text_b: str | None) -> list[
     ]
 
 
-def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encoding, int]:
+def _unreadable(bundle: ModelBundle, full: BatchEncoding, texts: tuple[str, str]) -> list[str]:
+    """Notices naming what the model cannot read, found through the tokenizer's offsets: the spans it
+    encodes as the unknown token, and the characters no token covers or its normaliser removes."""
     tok = bundle.tokenizer
-    kwargs = {"split_special_tokens": True, "add_special_tokens": True}
-    n_original = len(tok(text, text_b, **kwargs)["input_ids"])
-    enc = tok(
-        text,
-        text_b,
-        truncation=True,
-        max_length=bundle.info.max_length,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-        **kwargs,
-    )
+    unk = tok.unk_token_id
+    unknown: dict[str, None] = {}  # insertion-ordered set
+    covered = [np.zeros(len(t), dtype=bool) for t in texts]
+    for (start, end), seq, token_id in zip(full["offset_mapping"], full.sequence_ids(), full["input_ids"], strict=True):
+        if seq is None:
+            continue
+        covered[seq][start:end] = True
+        if unk is not None and token_id == unk and end > start:
+            unknown[texts[seq][start:end]] = None
+    # A normaliser may remove a character inside a token's span (WordPiece drops "ab\u200bcd" to "abcd"
+    # yet the offsets of "abc" run over the zero-width space), so each distinct character is asked too.
+    normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)
+    removed = {ch for ch in set("".join(texts)) if normalizer is not None and normalizer.normalize_str(ch) == ""}
+    dropped: dict[str, None] = {}
+    for seq, text in enumerate(texts):
+        for i, ch in enumerate(text):
+            if not ch.isspace() and (not covered[seq][i] or ch in removed):
+                dropped[ch] = None
+    notices = []
+    if unknown:
+        notices.append(
+            f"This model reads {_listing([_shown(w) for w in unknown])} as its unknown token {tok.unk_token}: "
+            "they are not in its vocabulary, so their meaning is lost to it."
+        )
+    if dropped:
+        notices.append(
+            f"The tokenizer drops {_listing([_shown(c) for c in dropped], 'character')}: the model never sees them."
+        )
+    return notices
+
+
+def _listing(items: list[str], noun: str = "word") -> str:
+    shown = ", ".join(items[:MAX_LISTED]) + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+    return f"{len(items)} distinct {noun}(s) ({shown})"
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    """A word or character as a notice quotes it: invisible and combining characters by code point."""
+    if len(text) == 1 and (unicodedata.category(text)[0] in "MCZ" or not text.isprintable()):
+        return f"U+{ord(text):04X} {unicodedata.name(text, '')}".rstrip()
+    if len(text) > limit:
+        return f"'{text[:limit]}…' ({len(text)} characters)"
+    return f"'{text}'"
+
+
+def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encoding, BatchEncoding]:
+    """The truncated encoding, and the tokenizer's full (untruncated) output for the notices."""
+    tok = bundle.tokenizer
+    kwargs = {"split_special_tokens": True, "add_special_tokens": True, "return_offsets_mapping": True}
+    full = tok(text, text_b, **kwargs)
+    n_original = len(full["input_ids"])
+    enc = tok(text, text_b, truncation=True, max_length=bundle.info.max_length, return_special_tokens_mask=True,
+              **kwargs)  # fmt: skip
     ids = np.asarray(enc["input_ids"], dtype=np.int64)
     special = np.asarray(enc["special_tokens_mask"], dtype=bool)
     segment = _segments(enc.sequence_ids(), special)
@@ -143,7 +212,7 @@ def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encod
             n_original=n_original,
             notices=(),
         ),
-        n_original,
+        full,
     )
 
 

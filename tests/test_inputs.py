@@ -94,3 +94,61 @@ def test_byte_level_tokens_show_characters_not_bytes(family_bundle: ModelBundle)
         assert mojibake not in shown
     if family_bundle.info.family == "roberta":
         assert "é" in enc.tokens and "😀" in enc.tokens and "movie" in enc.tokens
+
+
+@pytest.mark.parametrize("text_b", ["  ", "\u200b\u200c", "\ufeff \u200d"])
+def test_sentence_b_of_dropped_characters_is_empty(bert_bundle: ModelBundle, text_b: str) -> None:
+    with pytest.raises(InputError) as blank:
+        prepare_input(bert_bundle, "fine", "")
+    with pytest.raises(InputError) as invisible:
+        prepare_input(bert_bundle, "fine", text_b)  # zero-width characters: the tokenizer drops every one
+    assert str(invisible.value) == str(blank.value) and "Sentence B" in str(blank.value)
+
+
+@pytest.mark.parametrize("text", ["", "\u200b\u200c"])
+def test_sentence_a_of_dropped_characters_is_empty(bert_bundle: ModelBundle, text: str) -> None:
+    with pytest.raises(InputError, match="Sentence A is empty"):
+        prepare_input(bert_bundle, text, "sentence b has words")
+
+
+def test_unknown_words_are_named(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "a ᚠ b ᚠ hello😀")  # runes and emoji are not in the tiny WordPiece vocab
+    assert enc.tokens == ("[CLS]", "a", "[UNK]", "b", "[UNK]", "[UNK]", "[SEP]")
+    (notice,) = enc.notices
+    assert "[UNK]" in notice and "2 distinct word(s) ('ᚠ', 'hello😀')" in notice  # the whole word the [UNK] covers
+
+
+def test_unknown_words_are_capped(bert_bundle: ModelBundle) -> None:
+    runes = [chr(c) for c in range(0x16A0, 0x16A0 + 13)]  # 13 distinct [UNK] words
+    (notice,) = prepare_input(bert_bundle, " ".join(runes)).notices
+    assert "13 distinct word(s)" in notice and "and 3 more" in notice
+    assert all(f"'{r}'" in notice for r in runes[:10]) and f"'{runes[10]}'" not in notice
+
+
+def test_dropped_characters_are_named(bert_bundle: ModelBundle) -> None:
+    # the normaliser removes a zero-width space inside "abcd" and the accent of a decomposed "é"
+    enc = prepare_input(bert_bundle, "ab\u200bcd e\u0301 ab\u200bcd")
+    assert enc.tokens == ("[CLS]", "abc", "##d", "e", "abc", "##d", "[SEP]")
+    (notice,) = enc.notices
+    assert "2 distinct character(s) (U+200B ZERO WIDTH SPACE, U+0301 COMBINING ACUTE ACCENT)" in notice
+
+
+def test_characters_no_token_covers_are_named(bert_bundle: ModelBundle) -> None:
+    """A pre-tokenizer that removes "-" leaves it outside every token's offsets (the normaliser keeps it)."""
+    import copy
+    import dataclasses
+
+    from tokenizers import pre_tokenizers
+
+    tok = copy.deepcopy(bert_bundle.tokenizer)
+    tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split("-", behavior="removed"), pre_tokenizers.BertPreTokenizer()]
+    )
+    enc = prepare_input(dataclasses.replace(bert_bundle, tokenizer=tok), "well-made")
+    assert enc.tokens == ("[CLS]", "well", "made", "[SEP]")
+    assert enc.notices == ("The tokenizer drops 1 distinct character(s) ('-'): the model never sees them.",)
+
+
+def test_readable_text_has_no_unreadable_notice(family_bundle: ModelBundle) -> None:
+    enc = prepare_input(family_bundle, "  Unbelievably, the film's ending\twasn't terrible  ", "second\npart")
+    assert enc.notices == ()
