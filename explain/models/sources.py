@@ -9,6 +9,16 @@ The policy is read from environment variables so a server is configured without 
 - ``GLIMPSE_MODEL_ROOTS``: ``os.pathsep``-separated folders; when set, local folders must lie
   under one of them.
 - ``GLIMPSE_DEFAULT_MODEL``: what the app starts on (default: the embedded model).
+
+What a stranger may learn about the server's disk:
+
+- Folders off: nothing. A reference is a path or a hub id by its spelling alone, and no file is
+  looked at (a hub id is later read from the Hugging Face cache, never from the working directory).
+- Roots set (a shared server): a path outside the roots gets one message whether it exists or not,
+  decided on the path's text before any file is looked at, and again after symlinks are resolved.
+  Inside the roots, messages are detailed ("no folder", "no config.json"): the roots are what users
+  are meant to browse.
+- No roots: a trusted single user (the local app, the CLI). Messages say what is missing where.
 """
 
 from __future__ import annotations
@@ -18,10 +28,12 @@ import re
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-from explain.errors import ModelSourceError
+import huggingface_hub
+
+from explain.errors import ModelLoadError, ModelSourceError
 
 
 class SourceKind(StrEnum):
@@ -33,6 +45,23 @@ class SourceKind(StrEnum):
 EMBEDDED_NAME = "embedded:all-MiniLM-L6-v2"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
 _HUB_HOST = ("huggingface.co", 443)
+_PATH_START = ("/", "./", "../", "~")
+#: What is fetched for a hub id: config, safetensors weights, fast or slow tokenizer files (no pickles, no code).
+HUB_FILES = (
+    "config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spm.model",
+    "sentencepiece.bpe.model",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +69,7 @@ class SourcePolicy:
     """Which model sources users may load. Build it with :func:`policy_from_env`."""
 
     allowed: frozenset[SourceKind]
-    roots: tuple[Path, ...] = ()
+    roots: tuple[Path, ...] = ()  # absolute, as the operator wrote them (symlinks kept); () = a trusted single user
 
 
 @dataclass(frozen=True)
@@ -48,7 +77,7 @@ class ModelSource:
     """A validated model reference: safe to hand to the loader."""
 
     kind: SourceKind
-    ref: str  # EMBEDDED_NAME, an absolute folder path, or a hub id
+    ref: str  # EMBEDDED_NAME, an absolute folder path (symlinks resolved), or a hub id
 
     @property
     def label(self) -> str:
@@ -63,7 +92,8 @@ def policy_from_env(env: dict[str, str] | None = None) -> SourcePolicy:
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ModelSourceError(f"GLIMPSE_MODEL_SOURCES has unknown kinds {unknown}. Available: {sorted(valid)}.")
-    roots = tuple(Path(r).resolve() for r in env.get("GLIMPSE_MODEL_ROOTS", "").split(os.pathsep) if r)
+    # Kept as written (made absolute): a path a user types is compared with these before any file is read.
+    roots = tuple(_absolute(r) for r in env.get("GLIMPSE_MODEL_ROOTS", "").split(os.pathsep) if r)
     return SourcePolicy(allowed=frozenset(SourceKind(n) for n in names), roots=roots)
 
 
@@ -79,11 +109,15 @@ def default_source(policy: SourcePolicy, env: dict[str, str] | None = None) -> M
 
 
 def resolve_source(ref: str, policy: SourcePolicy) -> ModelSource:
-    """Turn what a user typed into a :class:`ModelSource`, or refuse with a fix."""
+    """Turn what a user typed into a :class:`ModelSource`, or refuse with a fix.
+
+    A path starts with ``/``, ``./``, ``../`` or ``~``; anything else is a hub id, whatever the
+    disk holds (so deciding never touches the filesystem).
+    """
     ref = ref.strip()
     if not ref or ref == EMBEDDED_NAME or ref.lower() in {"default", "embedded"}:
         return _allowed(ModelSource(SourceKind.EMBEDDED, EMBEDDED_NAME), policy)
-    if _looks_like_path(ref):
+    if ref.startswith(_PATH_START):
         return _allowed(_folder_source(ref, policy), policy)
     if not _HUB_ID.match(ref) or ".." in ref:
         raise ModelSourceError(
@@ -109,9 +143,52 @@ def hub_reachable(timeout_s: float = 2.0) -> bool:
         return False
 
 
-def _looks_like_path(ref: str) -> bool:
-    # transformers loads any existing local folder, hub-id-shaped or not: such names obey the folder policy
-    return ref.startswith(("/", "./", "../", "~")) or Path(ref).expanduser().exists()
+def hub_snapshot(repo_id: str) -> str:
+    """The absolute folder of ``repo_id``'s files in the Hugging Face cache, downloaded first when allowed.
+
+    The loader hands transformers this folder, never the bare id: given ``org/name``, transformers would
+    load a same-named folder from the working directory, around the folder policy. Raises
+    :class:`ModelLoadError` with the fix (offline and not cached, hub unreachable, no such model)."""
+    try:
+        return _snapshot(repo_id, local_files_only=True)
+    except (OSError, ValueError):
+        pass  # not cached (or not a valid id): the hub decides below
+    if _hub_offline():
+        raise ModelLoadError(
+            f"'{repo_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
+            "Download it on a machine with network and give its folder instead."
+        )
+    if not hub_reachable():
+        raise ModelLoadError(
+            f"The model hub cannot be reached, so '{repo_id}' cannot be downloaded. Give a local "
+            "folder (model.save_pretrained(folder)), or set HF_HUB_OFFLINE=1 to use the local cache."
+        )
+    try:
+        return _snapshot(repo_id, local_files_only=False)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"The hub has no usable model '{repo_id}' ({type(exc).__name__}: {str(exc)[:200]}). Check the id "
+            "(and access, for a gated model); a local folder is given as an absolute path or one starting with './'."
+        ) from exc
+
+
+def _snapshot(repo_id: str, *, local_files_only: bool) -> str:
+    folder = huggingface_hub.snapshot_download(
+        repo_id, allow_patterns=list(HUB_FILES), local_files_only=local_files_only
+    )
+    return str(Path(str(folder)).absolute())
+
+
+def _hub_offline() -> bool:
+    # Read at call time (huggingface_hub reads it once, at import): the CLI sets it after importing.
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _absolute(ref: str) -> Path:
+    """``ref`` made absolute and normalised as text: reads no file (only the home and working directories)."""
+    if ref == "~" or ref.startswith("~/"):  # only the server user's own home: '~name' would probe user names
+        ref = os.path.expanduser(ref)
+    return Path(os.path.abspath(ref))
 
 
 def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
@@ -120,12 +197,9 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
             "Loading models from local folders is turned off on this server "
             "(GLIMPSE_MODEL_SOURCES). Pick the default model or ask the operator to allow 'folder'."
         )
-    if ".." in Path(ref).parts:
+    if ".." in PurePath(ref).parts:
         raise ModelSourceError(f"The path '{ref[:80]}' contains '..'. Give the model folder as an absolute path.")
-    path = Path(ref).expanduser().resolve()
-    if policy.roots and not any(path.is_relative_to(root) for root in policy.roots):
-        roots = ", ".join(str(r) for r in policy.roots)
-        raise ModelSourceError(f"Model folders must lie under {roots} on this server.")
+    path = _inside_roots(_absolute(ref), policy.roots) if policy.roots else _absolute(ref).resolve()
     if not path.is_dir():
         raise ModelSourceError(f"There is no folder at '{path}'. Check the path (it must be a folder).")
     if not (path / "config.json").is_file():
@@ -134,6 +208,23 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
             "Save one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)."
         )
     return ModelSource(SourceKind.FOLDER, str(path))
+
+
+def _inside_roots(path: Path, roots: tuple[Path, ...]) -> Path:
+    """``path`` with symlinks resolved, if it lies under a root both as written and as resolved.
+
+    Outside the roots, a missing and an existing path get the same message, and the text is checked
+    before any file is looked at: the answer must not tell a stranger what exists on the server."""
+    outside = ModelSourceError(
+        "There is no model folder you may load at that path. On this server model folders must lie under "
+        f"{', '.join(str(r) for r in roots)}: give the absolute path of one there."
+    )
+    if not any(path.is_relative_to(_absolute(str(root))) for root in roots):
+        raise outside
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(os.path.realpath(root)) for root in roots):
+        raise outside  # a symlink inside a root that points out of it
+    return real
 
 
 def _allowed(source: ModelSource, policy: SourcePolicy) -> ModelSource:

@@ -1,0 +1,149 @@
+"""Where a model may come from: what a stranger can learn about the server's disk, and what transformers sees."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+
+from explain import ModelLoadError, ModelSource, ModelSourceError, SourceKind, SourcePolicy, load_bundle, resolve_source
+
+ALL = frozenset(SourceKind)
+NO_FOLDERS = frozenset({SourceKind.EMBEDDED, SourceKind.HUB})
+
+
+@contextmanager
+def no_filesystem(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every way of asking the disk about a path fails the test (and is recorded, in case a caller swallows it)."""
+    touched: list[str] = []
+
+    def refuse(name: str) -> object:
+        def call(*args: object, **kwargs: object) -> None:
+            touched.append(f"{name}{args!r}")
+            raise AssertionError(f"filesystem call {name}{args!r}")
+
+        return call
+
+    with monkeypatch.context() as m:
+        for name in ("stat", "lstat", "listdir", "scandir", "access", "readlink"):
+            m.setattr(os, name, refuse(f"os.{name}"))
+        for name in ("exists", "isdir", "isfile", "islink", "realpath", "lexists"):
+            m.setattr(os.path, name, refuse(f"os.path.{name}"))
+        m.setattr(builtins, "open", refuse("open"))
+        yield touched
+
+
+def _model_folder(model_root: Path, folder: Path) -> Path:
+    from tests.conftest import tiny_dir
+
+    shutil.copytree(tiny_dir(model_root, "bert"), folder)
+    return folder
+
+
+def test_folders_off_decides_by_spelling_without_touching_the_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = SourcePolicy(NO_FOLDERS)
+    with no_filesystem(monkeypatch) as touched:
+        for ref in ("/etc/passwd", "./models/x", "~/models", "../../etc", "/nonexistent/model"):
+            with pytest.raises(ModelSourceError, match="turned off"):
+                resolve_source(ref, policy)
+        hub = [resolve_source(ref, policy) for ref in ("bert-base-uncased", "org/name", "tests", "explain")]
+    assert touched == []
+    assert [s.kind for s in hub] == [SourceKind.HUB] * 4
+    assert [s.ref for s in hub] == ["bert-base-uncased", "org/name", "tests", "explain"]
+
+
+def test_a_hub_id_is_never_read_from_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_root: Path
+) -> None:
+    """A folder named like the hub id sits in the working directory; the id still means the hub (here: the
+    empty cache), with folders allowed or not."""
+    work = tmp_path / "work"
+    _model_folder(model_root, work / "org" / "name")
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for allowed in (ALL, NO_FOLDERS):
+        source = resolve_source("org/name", SourcePolicy(allowed))
+        assert source == ModelSource(SourceKind.HUB, "org/name")
+        with pytest.raises(ModelLoadError, match="not in the local Hugging Face cache"):
+            load_bundle(source)
+
+
+def test_a_hub_id_loads_from_its_cached_snapshot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_root: Path
+) -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "cache" / "models--org--tiny"
+    _model_folder(model_root, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    bundle = load_bundle(resolve_source("org/tiny", SourcePolicy(NO_FOLDERS)))
+    assert bundle.info.source == "org/tiny"
+    assert (bundle.info.family, bundle.info.num_layers, bundle.info.num_heads) == ("bert", 2, 4)
+
+
+def test_outside_the_roots_missing_and_forbidden_read_alike_without_touching_the_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_root: Path
+) -> None:
+    root = tmp_path / "root"
+    _model_folder(model_root, root / "model")
+    secret = _model_folder(model_root, tmp_path / "secret")  # a real model folder, outside the root
+    policy = SourcePolicy(ALL, roots=(root,))
+    messages = []
+    with no_filesystem(monkeypatch) as touched:
+        for ref in (str(secret), str(tmp_path / "missing"), "/etc", "/", "~/anything"):
+            with pytest.raises(ModelSourceError) as caught:
+                resolve_source(ref, policy)
+            messages.append(str(caught.value))
+    assert touched == []
+    assert len(set(messages)) == 1, messages
+    assert str(root) in messages[0] and "must lie under" in messages[0]
+    assert resolve_source(str(root / "model"), policy).ref == str(root / "model")
+
+
+def test_inside_the_roots_messages_say_what_is_missing(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "empty").mkdir(parents=True)
+    policy = SourcePolicy(ALL, roots=(root,))
+    with pytest.raises(ModelSourceError, match="no folder"):
+        resolve_source(str(root / "missing"), policy)
+    with pytest.raises(ModelSourceError, match=r"no config\.json"):
+        resolve_source(str(root / "empty"), policy)
+
+
+def test_symlinks_out_of_a_root_are_refused_like_any_outside_path(tmp_path: Path, model_root: Path) -> None:
+    root = tmp_path / "root"
+    inside = _model_folder(model_root, root / "model")
+    secret = _model_folder(model_root, tmp_path / "secret")
+    (root / "escape").symlink_to(secret, target_is_directory=True)
+    (root / "alias").symlink_to(inside, target_is_directory=True)
+    (root / "dangling").symlink_to(tmp_path / "nothing-here")
+    policy = SourcePolicy(ALL, roots=(root,))
+
+    def refusal(ref: Path) -> str:
+        with pytest.raises(ModelSourceError) as caught:
+            resolve_source(str(ref), policy)
+        return str(caught.value)
+
+    outside = refusal(tmp_path / "nothing-here")
+    assert refusal(root / "escape") == outside
+    assert refusal(root / "dangling") == outside
+    assert resolve_source(str(root / "alias"), policy) == ModelSource(SourceKind.FOLDER, str(inside))
+
+
+def test_a_root_given_through_a_symlink_accepts_paths_under_it(tmp_path: Path, model_root: Path) -> None:
+    real_root = tmp_path / "real-root"
+    model = _model_folder(model_root, real_root / "model")
+    link_root = tmp_path / "link-root"
+    link_root.symlink_to(real_root, target_is_directory=True)
+    policy = SourcePolicy(ALL, roots=(link_root,))
+    assert resolve_source(str(link_root / "model"), policy).ref == str(model)
