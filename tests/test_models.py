@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import re
+import struct
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from explain import (
     resolve_source,
 )
 from explain.cli import main
+from explain.export import files as export
 from explain.models import loading, sources
 from tests.fixtures import XSS, build_tiny
 
@@ -247,3 +252,27 @@ def test_app_keeps_the_model_and_the_result_when_a_folder_is_malformed(malformed
     assert at.session_state["glimpse.source"].kind is SourceKind.EMBEDDED
     (html,) = _iframes(at)
     assert "worth" in html and _charts(at) == 4
+
+
+# --- the weights hash lives on the bundle, and never keeps one alive -------------------------------------------
+
+
+def test_weights_hash_covers_names_and_values_in_name_order(bert_bundle: ModelBundle) -> None:
+    linear = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        linear.weight.fill_(1.0)
+        linear.bias.fill_(-2.0)
+    bundle = ModelBundle(bert_bundle.source, linear, bert_bundle.tokenizer, bert_bundle.info, linear)  # type: ignore[arg-type]
+    expected = hashlib.sha256(b"bias" + struct.pack("<f", -2.0) + b"weight" + struct.pack("<f", 1.0)).hexdigest()
+    assert export.weights_sha256(bundle) == bundle.weights_sha256 == expected
+
+
+def test_a_bundle_is_freed_after_its_hash_was_computed(model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    bundle = load_bundle(ModelSource(SourceKind.FOLDER, str(tiny_dir(model_root, "bert"))))
+    assert len(export.weights_sha256(bundle)) == 64
+    gone = weakref.ref(bundle)
+    del bundle
+    gc.collect()
+    assert gone() is None, "something still holds the bundle (a function cache?)"

@@ -7,7 +7,6 @@ repr, so loading the JSON back gives the same numbers bit for bit; CSV is for sp
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import io
 import json
@@ -92,14 +91,12 @@ class Provenance:
         return " · ".join(parts)
 
 
-@lru_cache(maxsize=8)
 def weights_sha256(bundle: ModelBundle) -> str:
-    """A hash of every parameter and buffer, in name order (identifies the exact weights used)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(bundle.model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
-    return digest.hexdigest()
+    """A hash of every parameter and buffer, in name order (identifies the exact weights used).
+
+    Cached on the bundle (:attr:`ModelBundle.weights_sha256`), never in a function cache that would keep
+    evicted models alive."""
+    return bundle.weights_sha256
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,18 @@ class ModelBundle:
     info: ModelInfo
     hooked_model: PreTrainedModel  # same weight tensors as `model`; hooks go here, under `gate`
     gate: HookGate = field(default_factory=HookGate)
+
+    @cached_property
+    def weights_sha256(self) -> str:
+        """A hash of every parameter and buffer, in name order (identifies the exact weights used).
+
+        Computed once, on first use, and kept on the bundle itself: a function cache keyed by bundles
+        would keep models alive after the app let them go."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+        return digest.hexdigest()
 
 
 def load_bundle(source: ModelSource) -> ModelBundle:
