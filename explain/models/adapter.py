@@ -113,6 +113,10 @@ def _read_artifact(adapter_dir: pathlib.Path) -> tuple[dict[str, str], dict[str,
             tensors: dict[str, torch.Tensor] = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
     except Exception as exc:  # safetensors raises its own SafetensorError / OSError types
         raise AdapterError(f"{path} is not a readable safetensors file ({exc}): re-create the artifact.") from exc
+    # A NaN merged into one weight makes every prediction NaN, silently: refuse it here.
+    broken = sorted(name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all()))
+    if broken:
+        raise AdapterError(f"{path} holds NaN or infinite values in {', '.join(broken)}: re-create the artifact.")
     return metadata, tensors
 
 
