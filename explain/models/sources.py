@@ -156,7 +156,8 @@ def hub_snapshot(repo_id: str) -> str:
     if _hub_offline():
         raise ModelLoadError(
             f"'{repo_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
-            "Download it on a machine with network and give its folder instead."
+            "Download it on a machine with network and give its folder instead (an absolute path, or one "
+            "starting with './': a bare name is always a hub id)."
         )
     if not hub_reachable():
         raise ModelLoadError(
