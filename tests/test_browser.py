@@ -1,7 +1,9 @@
 """Real-browser tests: headless Chromium (Debian's), every non-localhost request blocked.
 
-What only a browser proves: bertviz draws its SVG offline, Plotly draws, the page stays within its
-byte budget, and text or labels carrying a script payload run nothing.
+What only a browser proves: bertviz draws its SVG offline and fits its frame, Plotly draws, the page
+stays within its byte budget, text or labels carrying a script payload run nothing, and bare URLs in
+label names stay text. The tests never write into the checkout (``scripts/screenshot.sh`` takes the
+README's screenshot).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser_harness import CHROMIUM, browser, open_session, serve, type_into
-from tests.fixtures import XSS
+from tests.browser_harness import CHROMIUM, Session, browser, open_session, screenshot, serve, type_into
+from tests.fixtures import XSS, build_tiny
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+#: GFM turns each of these into a link by itself, with no Markdown syntax around it
+URL_LABEL = "see https://evil.example and www.evil.example or a@evil.example"
+#: three labels like this make the bertviz header several lines long in a half-width column
+LABELS = tuple(f"{URL_LABEL} (class {i}, a label name long enough to wrap onto another line)" for i in range(3))
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -66,7 +71,7 @@ def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_mode
         assert s.blocked == []
 
 
-def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
+def test_attention_page_renders_offline_within_budget(chromium: Any, tmp_path: Path) -> None:
     text = " ".join(["word"] * 126)  # 128 tokens with [CLS] and [SEP]
     with serve() as url:
         # the first session also loads the model; it then switches pages, which must keep the sidebar's text
@@ -91,16 +96,9 @@ def test_attention_page_renders_offline_within_budget(chromium: Any) -> None:
         print(f"\n128 tokens: {sent / 1e6:.2f} MB over the websocket, server time {s.server_seconds():.2f} s")
         assert sent <= 10_000_000
         assert s.blocked == [] and s.dialogs == []
-        s.page.set_viewport_size({"width": 1400, "height": 1000})
-        short = open_session(
-            chromium,
-            url
-            + "/?text="
-            + urllib.parse.quote("The movie was a complete waste of time, but the soundtrack was wonderful."),
-        )
-        _bertviz(short).locator("#vis svg").first.wait_for(timeout=30_000)
-        short.page.wait_for_timeout(1000)
-        short.page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+        picture = tmp_path / "screenshot.png"  # what scripts/screenshot.sh does, never into the checkout
+        screenshot(chromium, url, picture)
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_exported_html_opens_offline_and_runs_no_script(chromium: Any, payload_model_dir: Path, tmp_path: Path) -> None:
@@ -149,3 +147,61 @@ def test_download_button_delivers_a_png(chromium: Any, payload_model_dir: Path) 
         data = Path(info.value.path()).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and info.value.suggested_filename == "attention-L0-H0.png"
         assert s.blocked == []
+
+
+@pytest.fixture(scope="module")
+def label_app(model_root: Path) -> Iterator[str]:
+    """The app on a tiny classifier whose label names hold bare URLs and are long."""
+    folder = model_root / "url-labels"
+    if not folder.exists():
+        build_tiny("bert", folder, classifier=True, id2label=dict(enumerate(LABELS)))
+    with serve({"GLIMPSE_DEFAULT_MODEL": str(folder)}) as url:
+        yield url
+
+
+def _links_to_evil(s: Session) -> list[str]:
+    return s.page.evaluate(  # type: ignore[no-any-return]
+        "() => [...document.querySelectorAll('a')].filter(a => /evil/.test(a.href + a.textContent))"
+        ".map(a => a.outerHTML)"
+    )
+
+
+def _shown(texts: list[str]) -> list[str]:
+    # md() breaks autolinks with an invisible word joiner (U+2060): what the reader sees has none
+    return [t.replace("\u2060", "") for t in texts]
+
+
+def test_bare_urls_in_labels_stay_text(chromium: Any, label_app: str) -> None:
+    s = open_session(chromium, label_app + "/?text=" + urllib.parse.quote("a fine start"))
+    metric_labels = s.page.get_by_test_id("stMetricLabel")
+    metric_labels.first.wait_for(timeout=30_000)
+    assert _shown(metric_labels.all_inner_texts())[1:] == [f"P({label})" for label in LABELS]
+    assert _links_to_evil(s) == []
+    s.page.get_by_role("link", name="Attribution").click()
+    s.wait_idle()
+    captions = s.page.get_by_test_id("stCaptionContainer")
+    captions.filter(has_text="Integrated gradients of the").first.wait_for(timeout=60_000)
+    s.page.get_by_text("Export figures and data").click()
+    s.wait_idle()
+    captions.filter(has_text="Figures carry a caption line").first.wait_for(timeout=30_000)
+    shown = " ".join(_shown(captions.all_inner_texts()))
+    assert any(f"logit of '{label}'" in shown for label in LABELS)  # the IG caption names the class
+    assert any(f"class: {label}" in shown for label in LABELS)  # and so does the export caption
+    assert _links_to_evil(s) == []
+    assert s.blocked == [] and s.dialogs == []
+
+
+def test_bertviz_fits_its_frame_under_a_long_header(chromium: Any, label_app: str) -> None:
+    s = open_session(chromium, label_app + "/?text=" + urllib.parse.quote("a fine start"))
+    for kind in ("Head view", "Model view"):
+        s.page.get_by_text(kind, exact=True).click()
+        s.wait_idle()
+        frame = s.page.locator("iframe").first.element_handle().content_frame()
+        frame.locator("#vis svg").first.wait_for(timeout=30_000)
+        frame.wait_for_timeout(500)
+        # the visible height, less any horizontal scrollbar (the model view is wider than its column)
+        content, height = frame.evaluate("(e => [e.scrollHeight, e.clientHeight])(document.documentElement)")
+        assert content <= height, f"{kind}: the view is {content}px tall in a {height}px frame"
+        header = frame.locator(".glimpse-header")
+        assert header.evaluate("e => e.scrollWidth > e.clientWidth")  # longer than the frame is wide: cut
+        assert all(label in (header.get_attribute("title") or "") for label in LABELS)  # whole on hover

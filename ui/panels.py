@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 import explain
@@ -59,14 +61,19 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> tu
         )
     header = f"{info.source} · {'words' if 'm1' in flags else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
     html = bertviz(f"{cur.key}|{flags}", view, kind, layers, header)
-    st.iframe(html, height=_bertviz_height(kind, n, len(layers)))
+    st.iframe(html, height=_bertviz_height(kind, n, len(layers), info.num_heads))
     return layers
 
 
-def _bertviz_height(kind: ViewKind, n: int, n_layers: int) -> int:
+def _bertviz_height(kind: ViewKind, n: int, n_layers: int, n_heads: int) -> int:
+    """The frame's height: bertviz's own layout (head_view.js, model_view.js) below a one-line header and
+    the pickers, with room for a horizontal scrollbar (the model view is wider than a column)."""
+    chrome = 90  # the header and pickers (~50 px), the body's margins, a horizontal scrollbar
     if kind == "head":
-        return 140 + 23 * n
-    return 120 + n_layers * (7 * n + 40)
+        return chrome + math.ceil(n * 22.5 + 30)  # BOXHEIGHT per position + TEXT_TOP
+    thumbnail = n * 7 * 12 / n_heads + 2 * 5  # thumbnailBoxHeight per position + padding, per layer
+    axis, detail = 15 + 5 + 13 + 5, n * 18 + 2 * 15 + 25  # headings; the panel a clicked thumbnail opens
+    return chrome + math.ceil(max(n_layers * thumbnail + axis, detail))
 
 
 def footer() -> None:
@@ -97,7 +104,9 @@ def prediction_panel(cur: Current) -> None:
         )
     cols = st.columns(len(info.labels) + 1)
     cols[0].metric(
-        "Prediction", info.labels[best], help="The class with the highest probability; names from the model's id2label."
+        "Prediction",
+        md(info.labels[best]),
+        help="The class with the highest probability; names from the model's id2label.",
     )
     for i, (label, p) in enumerate(zip(info.labels, probs, strict=True)):
         cols[i + 1].metric(

@@ -9,7 +9,7 @@ into the same-origin Streamlit iframe). Here we run bertviz's installed view scr
   ``require``/``requirejs`` are two-line shims over those globals;
 - the weights travel once, as base64 float16 (17x smaller), decoded in the browser;
 - every string is JSON with ``<``, ``>`` and ``&`` escaped, so it cannot end the script block, and
-  the header is ``html.escape``d.
+  the header is ``html.escape``d (and kept to one line, so a long one cannot push the view out of its frame).
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def bertviz_html(
 ) -> str:
     """A standalone HTML document with bertviz's ``kind`` view of ``weights`` [layers, heads, n, n].
 
-    ``layers`` are the (absolute) layer indices to include; ``header`` is shown above the view, escaped.
+    ``layers`` are the (absolute) layer indices to include; ``header`` is shown above the view, escaped, on one
+    line (cut with an ellipsis; the whole text on hover).
     """
     chosen = np.ascontiguousarray(weights[list(layers)], dtype="<f2")  # (len(layers), heads, n, n)
     params: dict[str, Any] = {"default_filter": "0", "root_div_id": "glimpse-bertviz", "include_layers": list(layers)}
@@ -129,8 +130,10 @@ def bertviz_html(
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
         "body{font-family:'Helvetica Neue',Helvetica,Arial,sans-serif;margin:4px}"
-        ".glimpse-header{font-size:13px;color:#444;margin:0 0 6px 0;white-space:pre-wrap}</style></head><body>"
-        f'<div class="glimpse-header">{html.escape(header)}</div>'
+        # one line, whatever the labels: the iframe's height is computed from the view alone
+        ".glimpse-header{font-size:13px;color:#444;margin:0 0 6px 0;white-space:nowrap;overflow:hidden;"
+        "text-overflow:ellipsis}</style></head><body>"
+        f'<div class="glimpse-header" title="{html.escape(header, quote=True)}">{html.escape(header)}</div>'
         f'<div id="glimpse-bertviz"><span style="user-select:none">{controls} {filter_select}</span>'
         "<div id='vis'></div></div>"
         f'<script type="application/json" id="glimpse-data">{safe_json(spec)}</script>'
