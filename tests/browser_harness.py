@@ -1,6 +1,7 @@
 """Start Glimpse with ``streamlit run`` on localhost and drive it with Debian's Chromium (no network).
 
-Shared by the browser tests and ``bench/attention_page.py``. Playwright never downloads a browser:
+Shared by the browser tests, ``bench/attention_page.py`` and ``scripts/screenshot.sh`` (which runs this
+module: ``python -m tests.browser_harness docs/screenshot.png``). Playwright never downloads a browser:
 it drives ``/usr/bin/chromium`` through ``executable_path``.
 """
 
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 _LOCAL = re.compile(r"^(https?|wss?)://(localhost|127\.0\.0\.1)(:\d+)?/")
+SCREENSHOT_TEXT = "The movie was a complete waste of time, but the soundtrack was wonderful."
 
 
 def free_port() -> int:
@@ -156,3 +159,27 @@ def type_into(session: Session, label: str, text: str, attempts: int = 3) -> Non
                 return
         session.page.wait_for_timeout(1000)
     raise AssertionError(f"could not type into {label!r}")
+
+
+def screenshot(b: Any, url: str, path: Path, text: str = SCREENSHOT_TEXT) -> None:
+    """The README's picture: the Attention page for ``text``, once bertviz has drawn, at 1400 x 1000."""
+    session = open_session(b, url + "/?text=" + urllib.parse.quote(text))
+    session.page.frame_locator("iframe").first.locator("#vis svg").first.wait_for(timeout=60_000)
+    session.page.wait_for_timeout(1000)  # let Plotly finish its transitions
+    session.page.screenshot(path=str(path))
+    session.page.context.close()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.browser_harness OUT.png``: serve the app on its default model and photograph it."""
+    if len(argv) != 1:
+        print("usage: python -m tests.browser_harness OUT.png", file=sys.stderr)
+        return 2
+    with serve() as url, browser() as b:
+        screenshot(b, url, Path(argv[0]).resolve())
+    print(f"wrote {argv[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -21,13 +21,19 @@ from explain.views import figures
 from explain.views.bertviz import ViewKind, bertviz_html
 
 K = "glimpse."  # session-state prefix of the shared sidebar
-_MARKDOWN = re.compile(r"([\\`*_\[\]()!<>#|~$])")
+# CommonMark lets a backslash escape any ASCII punctuation, and every Markdown construct but two starts with one.
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")
+# The two: GFM autolink literals (https://…, www.…, a@b.c) and emoji shortcodes (:smile:) are found in the
+# parsed text, after escapes are resolved, so no escape stops them. An invisible WORD JOINER breaks each
+# pattern (after "xyz:", between "www" and ".", before "@") without changing what the reader sees.
+_FOUND_IN_TEXT = re.compile(r"(?<=:)(?=\S)|(?i:(?<=www)(?=\.))|(?=@)")
+_WORD_JOINER = "\u2060"
 
 
 def md(text: str) -> str:
     """Text shown literally where Streamlit renders Markdown (labels and paths come from models and users:
-    '[x](https://…)' or '![](…)' must not become a link or an image)."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    '[x](https://…)', '![](…)' or a bare 'https://…' must not become a link or an image)."""
+    return _MARKDOWN.sub(r"\\\1", _FOUND_IN_TEXT.sub(_WORD_JOINER, text))
 
 
 SIDEBAR_INPUTS = (K + "text", K + "text_b", K + "pair", K + "model_ref")  # not buttons: those cannot be set
