@@ -155,10 +155,10 @@ def _grid_annotations(n_layers: int, n_heads: int) -> list[dict[str, object]]:
 
 def attribution_bars(labels: Sequence[str], scores: np.ndarray, title: str, what: str) -> go.Figure:
     """Scores sorted from most positive to most negative, coloured on the same diverging scale."""
-    from explain.views.highlight import diverging_color
+    from explain.views.highlight import color_limit, diverging_color
 
     order = np.argsort(-np.asarray(scores))
-    limit = float(np.abs(scores).max()) if len(scores) else 0.0
+    limit = color_limit(scores)  # NaN scores (and none at all) leave the scale finite
     ticks = axis_labels(labels)
     fig = go.Figure(
         go.Bar(
@@ -186,9 +186,9 @@ def token_figure(
     """The coloured-token view as a figure (for static export): same colours and legend as on screen."""
     import unicodedata
 
-    from explain.views.highlight import diverging_color, text_color
+    from explain.views.highlight import color_limit, diverging_color, text_color
 
-    limit = float(np.abs(scores).max()) if len(scores) else 0.0
+    limit = color_limit(scores)  # NaN scores (and none at all) leave the scale finite
 
     def columns(text: str) -> int:  # wide (CJK, emoji) characters take two monospace columns
         return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text) or 1

@@ -19,11 +19,25 @@ RDBU = (
 
 
 def diverging_color(value: float, limit: float) -> str:
-    """The RdBu colour of ``value`` on a scale from -limit (blue) through 0 (white) to +limit (red)."""
+    """The RdBu colour of ``value`` on a scale from -limit (blue) through 0 (white) to +limit (red).
+
+    A NaN value (or a scale with nothing on it) is neutral white: no colour may claim a direction."""
     if limit <= 0:
         return RDBU[5]
-    t = float(np.clip(value / limit, -1.0, 1.0))  # -1 .. 1
-    return RDBU[round((t + 1) * 5)]
+    t = float(np.clip(value / limit, -1.0, 1.0))  # -1 .. 1; NaN for a NaN value or limit (or inf / inf)
+    return RDBU[5] if np.isnan(t) else RDBU[round((t + 1) * 5)]
+
+
+def color_limit(scores: np.ndarray) -> float:
+    """The half-width of the colour scale: the largest finite |score|, or 0 when there is none."""
+    magnitudes = np.abs(np.asarray(scores, dtype=np.float64))
+    finite = magnitudes[np.isfinite(magnitudes)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def score_text(score: float) -> str:
+    """A score as hover text: four decimals and its sign, or "n/a"."""
+    return "n/a" if np.isnan(score) else f"{score:+.4f}"
 
 
 def text_color(background: str) -> str:
@@ -33,15 +47,16 @@ def text_color(background: str) -> str:
 def highlight_html(
     labels: Sequence[str], scores: np.ndarray, *, what: str, limit: float | None = None, signed: bool = True
 ) -> str:
-    """Tokens (or words) with background colours; hover (title) shows the exact score.
+    """Tokens (or words) with background colours; hover (title) shows the exact score ("n/a" for NaN).
 
-    ``signed=False`` is for shares (rollout): the legend then runs from 0 to the limit only.
+    ``signed=False`` is for shares (rollout): the legend then runs from 0 to the limit only. No scores
+    give an empty token list above the legend.
     """
-    limit = float(np.abs(scores).max()) if limit is None else limit
+    limit = color_limit(scores) if limit is None else limit
     spans = []
-    for label, score in zip(labels, scores, strict=True):
+    for label, score in zip(labels, np.asarray(scores, dtype=np.float64), strict=True):
         bg = diverging_color(float(score), limit)
-        hover = html.escape(f"{label}: {what} {score:+.4f}", quote=True)
+        hover = html.escape(f"{label}: {what} {score_text(score)}", quote=True)
         spans.append(
             f'<span class="glimpse-token" title="{hover}" '
             f'style="background:{bg};color:{text_color(bg)};padding:2px 4px;margin:2px;border-radius:3px;'
