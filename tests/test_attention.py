@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from explain import (
     head_average,
     merge_pieces,
     prepare_input,
+    renormalise,
     rollout,
     rollout_relevance,
     run_attention,
@@ -58,9 +61,29 @@ def test_hide_special_renormalises(bert_bundle: ModelBundle) -> None:
     assert "[CLS]" not in view.labels and "[SEP]" not in view.labels
     assert len(view.labels) == result.encoding.n_tokens - 2
     np.testing.assert_allclose(view.weights.sum(-1), 1.0, atol=1e-5)
-    keep = ~result.encoding.special
-    raw = result.weights[0, 0][keep][:, keep]
-    np.testing.assert_allclose(view.weights[0, 0], raw / raw.sum(-1, keepdims=True), atol=1e-6)
+
+
+def test_hide_special_by_hand(bert_bundle: ModelBundle) -> None:
+    result = run_attention(bert_bundle, prepare_input(bert_bundle, "good film"))
+    assert result.encoding.tokens == ("[CLS]", "good", "film", "[SEP]")
+    weights = np.array(
+        [
+            [0.7, 0.1, 0.1, 0.1],
+            [0.1, 0.3, 0.1, 0.5],  # good -> good, film: 0.3, 0.1 of 0.4 left
+            [0.6, 0.0, 0.2, 0.2],  # film -> good, film: 0.0, 0.2 of 0.2 left
+            [0.2, 0.2, 0.2, 0.4],
+        ],
+        dtype=np.float32,
+    )[None, None]  # (1 layer, 1 head, 4, 4)
+    view = attention_view(dataclasses.replace(result, weights=weights), hide_special=True, merge_words=False)
+    assert view.labels == ("good", "film")
+    np.testing.assert_allclose(view.weights[0, 0], [[0.75, 0.25], [0.0, 1.0]], atol=1e-6)
+
+
+def test_renormalise_by_hand() -> None:
+    rows = np.array([[1.0, 1.0, 2.0], [0.0, 0.0, 0.0], [3.0, 0.0, 1.0]])
+    # a row with no mass stays zero instead of dividing by zero
+    np.testing.assert_allclose(renormalise(rows), [[0.25, 0.25, 0.5], [0.0, 0.0, 0.0], [0.75, 0.0, 0.25]])
 
 
 @pytest.mark.parametrize("fusion", list(HeadFusion))
@@ -78,7 +101,7 @@ def test_rollout_by_hand() -> None:
     np.testing.assert_allclose(rollout(layer, residual=0.0), layer[0, 0], atol=1e-7)
     two = np.concatenate([layer, layer])
     np.testing.assert_allclose(rollout(two, residual=0.0), layer[0, 0] @ layer[0, 0], atol=1e-6)
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"(?i)residual.*1\.5"):  # the message names the knob and the value
         rollout(layer, residual=1.5)
 
 
