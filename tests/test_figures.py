@@ -20,22 +20,45 @@ def test_axis_labels_escape_markup() -> None:
     assert axis_labels(["<a href='x'>", "a", "a"]) == ["&lt;a href='x'&gt;", "a", "a\u200b"]
 
 
-def test_grid_has_one_thumbnail_per_head(bert_bundle: ModelBundle) -> None:
+def test_grid_is_one_heatmap_with_a_tile_per_head() -> None:
+    weights = np.zeros((2, 3, 4, 4), dtype=np.float32)  # 2 layers x 3 heads, 4 tokens
+    weights[1, 2, 3, 0] = 0.37  # layer 1, head 2: query 3 attends to key 0
+    weights[0, 1, 0, 3] = 0.504  # rounds to 50 %
+    fig = head_grid(weights)
+    (trace,) = fig.data  # one trace, not 6 subplots
+    z = np.asarray(trace.z)
+    assert z.shape == (2 * 4 + 1, 3 * 4 + 2)  # tiles of 4 with a one-cell gutter between them
+    # tile (layer 1, head 2) starts at row 1 * (4 + 1) and column 2 * (4 + 1)
+    assert z[5 + 3, 10 + 0] == 37 and trace.y[8] == "layer 1 · query 3" and trace.x[10] == "head 2 · key 0"
+    assert z[0, 5 + 3] == 50 and trace.y[0] == "layer 0 · query 0" and trace.x[8] == "head 1 · key 3"
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all() and np.isnan(z[:, 9]).all()  # gutters
+    assert np.nansum(z) == 87 and np.isnan(z).sum() == 9 * 14 - 6 * 16  # all but six 4 x 4 tiles; the rest 0 %
+    assert trace.hoverongaps is False and "%{y}<br>%{x}<br>≈ %{z}%" in trace.hovertemplate
+    assert list(fig.layout.xaxis.ticktext) == ["H0", "H1", "H2"] and list(fig.layout.yaxis.ticktext) == ["L0", "L1"]
+    assert list(fig.layout.xaxis.tickvals) == ["head 0 · key 1", "head 1 · key 1", "head 2 · key 1"]
+    assert len(set(trace.x)) == len(trace.x) and len(set(trace.y)) == len(trace.y)  # one category per column/row
+
+
+def test_grid_tiles_are_the_heads_of_a_real_model(bert_bundle: ModelBundle) -> None:
     result = run_attention(bert_bundle, prepare_input(bert_bundle, "a fine movie"))
-    fig = head_grid(result.weights)
-    assert len(fig.data) == 2 * 4
-    assert fig.data[0].z.dtype == np.uint8
-    np.testing.assert_array_equal(fig.data[5].z, np.rint(result.weights[1, 1] * 100))
+    n = result.weights.shape[-1]  # 5 tokens; 2 layers x 4 heads
+    z = np.asarray(head_grid(result.weights).data[0].z)
+    assert z.dtype == np.float32  # whole percents; NaN gutters need a float type
+    row, col = 1 * (n + 1), 3 * (n + 1)  # layer 1, head 3
+    np.testing.assert_array_equal(z[row : row + n, col : col + n], np.rint(result.weights[1, 3] * 100))
 
 
 def test_grid_pools_long_inputs() -> None:
     n = 300
     weights = np.full((1, 2, n, n), 1.0 / n, dtype=np.float32)
     weights[0, 0, :, 7] = 0.5
-    fig = head_grid(weights)
-    z = fig.data[0].z
-    assert z.shape[0] <= GRID_MAX_CELLS and z.shape[0] == z.shape[1]
-    assert z[:, 2].max() == 50  # block max keeps the strong column visible
+    trace = head_grid(weights).data[0]
+    z = np.asarray(trace.z)
+    block = -(-n // GRID_MAX_CELLS)  # 5 positions per cell: 60 cells per tile side
+    m = -(-n // block)
+    assert m <= GRID_MAX_CELLS and z.shape[0] == m
+    assert (z[:, 7 // block] == 50).all()  # block max keeps the strong column visible
+    assert trace.x[1] == "head 0 · key 5–9" and trace.y[m - 1] == "layer 0 · query 295–299"
 
 
 def test_relevance_bars() -> None:
