@@ -28,27 +28,42 @@ class BatchRow:
     number: int  # 1-based input row
     text: str
     text_b: str | None
+    error: str | None = None  # why the row cannot be read (it is reported, and the batch goes on)
 
 
 def read_inputs(path: Path) -> list[BatchRow]:
+    """The rows of a text or CSV file. Lines end at ``\\n`` only: sentences may hold U+0085 or U+2028
+    (``str.splitlines`` would cut them), and a line that is not UTF-8 becomes a row with an error."""
     try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text or CSV file.") from exc
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
     if path.suffix.lower() == ".csv":
-        return _csv_rows(raw, path)
+        return _csv_rows(raw.decode("utf-8", errors="surrogateescape"), path)
     rows = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if line.strip():
-            a, _, b = line.partition("\t")
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        line = line.removesuffix(b"\r")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            rows.append(BatchRow(number, "", None, _not_utf8(f"Line {number}")))
+            continue
+        if text.strip():
+            a, _, b = text.partition("\t")
             rows.append(BatchRow(number, a, b if b.strip() else None))
     if not rows:
         raise InputError(f"'{path}' has no lines to export.")
     return rows
 
 
+def _not_utf8(where: str) -> str:
+    return f"{where} is not UTF-8 text, so it was skipped; save the file as UTF-8 and export it again."
+
+
 def _csv_rows(raw: str, path: Path) -> list[BatchRow]:
-    reader = csv.DictReader(io.StringIO(raw))
+    """``raw`` was decoded with surrogate escapes: a field holding one came from bytes that are not UTF-8."""
+    reader = csv.DictReader(io.StringIO(raw, newline=""))
     fields = set(reader.fieldnames or [])
     if "text" not in fields and "text_a" not in fields:
         raise InputError(f"'{path}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(fields)}.")
@@ -56,6 +71,9 @@ def _csv_rows(raw: str, path: Path) -> list[BatchRow]:
     for number, record in enumerate(reader, start=2):
         a = (record.get("text") if "text" in fields else record.get("text_a")) or ""
         b = record.get("text_b") or ""
+        if any("\udc80" <= c <= "\udcff" for c in a + b):
+            rows.append(BatchRow(number, "", None, _not_utf8(f"Row {number}")))
+            continue
         rows.append(BatchRow(number, a, b if b.strip() else None))  # an empty text is reported as that row's error
     return rows
 
@@ -74,6 +92,8 @@ def export_batch(
         folder = f"row-{row.number:05d}"
         status, error, label = "ok", "", ""
         try:
+            if row.error is not None:
+                raise InputError(row.error)
             if not row.text.strip():
                 raise InputError("The row has no text.")
             label = _export_row(bundle, row, out / folder, formats)
@@ -88,7 +108,7 @@ def export_batch(
     with (out / "index.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(index[0]) if index else ["row"])
         writer.writeheader()
-        writer.writerows(index)
+        writer.writerows({k: export.csv_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in index)
     summary = {
         "model": {"source": bundle.info.source, "weights_sha256": export.weights_sha256(bundle),
                   "labels": list(bundle.info.labels)},

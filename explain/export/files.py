@@ -11,6 +11,7 @@ import html
 import io
 import json
 import platform
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,7 +185,7 @@ def to_json(data: Mapping[str, Any]) -> bytes:
 
 def attention_csv(data: Mapping[str, Any]) -> bytes:
     """Long format: layer, head, query index, query, key index, key, weight."""
-    labels = [_csv_field(str(label)) for label in data["labels"]]  # quoted once, not per row
+    labels = [_csv_field(csv_text(str(label))) for label in data["labels"]]  # made safe and quoted once
     lines = ["layer,head,query_index,query,key_index,key,weight"]
     for li, layer in enumerate(data["layers"]):
         for hi, head in enumerate(data["heads"]):
@@ -206,8 +207,25 @@ def attribution_csv(data: Mapping[str, Any]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["index", "token", *columns])
     for i, label in enumerate(data["labels"]):
-        writer.writerow([i, label, *(repr(data[c][i]) for c in columns)])
+        writer.writerow([i, csv_text(str(label)), *(repr(data[c][i]) for c in columns)])
     return out.getvalue().encode("utf-8")
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Control characters (C0, DEL, C1 such as U+0085) and the Unicode line/paragraph separators.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def csv_text(value: str) -> str:
+    """A text cell that is safe in a spreadsheet and visible in an editor.
+
+    A cell starting like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading single quote, as
+    OWASP advises, and control characters and line separators are written as escapes (ESC as ``\\x1b``).
+    Numbers are data and never go through here; the JSON export keeps every string exactly.
+    """
+    safe = _INVISIBLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    return "'" + safe if value.startswith(_FORMULA_START) else safe
 
 
 # ---- figures ---------------------------------------------------------------------------------------

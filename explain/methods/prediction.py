@@ -66,15 +66,12 @@ def predict_proba(
 def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     """Parse ``sentence<TAB>label`` lines: header optional, labels as ids or names, split on the last tab.
 
-    Quotes and other characters are plain text (no CSV quoting rules).
+    Quotes and other characters are plain text (no CSV quoting rules). Lines end at ``\\n`` only (a
+    trailing ``\\r`` is dropped): review texts hold U+0085 and U+2028, which ``str.splitlines`` would cut.
     """
     by_name = {name.lower(): i for i, name in enumerate(labels)}
     examples: list[LabelledExample] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text file.") from exc
-    for number, line in enumerate(lines, start=1):
+    for number, line in _lines(path):
         if not line.strip():
             continue
         if "\t" not in line:
@@ -93,6 +90,23 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     if not examples:
         raise InputError(f"'{path}' has no labelled lines ('sentence<TAB>label').")
     return examples
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """(1-based number, text) of every line of a UTF-8 file, split on ``\\n`` alone."""
+    try:
+        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    except OSError as exc:
+        raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text file.") from exc
+    lines = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            lines.append((number, line.removesuffix(b"\r").decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}:{number} is not UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8."
+            ) from exc
+    return lines
 
 
 def _label(raw: str, by_name: dict[str, int], n_labels: int) -> int | None:
