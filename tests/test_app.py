@@ -199,17 +199,18 @@ def _downloads(at: AppTest) -> list[str]:
 
 
 def test_every_page_has_download_buttons(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    """Export panels prepare a file first (tests/test_export_panel.py), then offer its download."""
     at = _on_model(monkeypatch, payload_model_dir, "Downloads everywhere.")
-    labels = _downloads(at)
-    assert "Download Coloured tokens (PNG)" in labels and "Everything (zip)" in labels
+    labels = [b.label for b in at.button]
+    assert "Prepare Coloured tokens (PNG)" in labels and "Everything (zip)" in labels
     assert {"Attributions (JSON)", "Attributions (CSV)"} <= set(labels)
     at.switch_page("pages/attention.py").run()
     _ok(at)
-    labels = _downloads(at)
-    assert "Download Layer 0, head 0 (PNG)" in labels and "Everything (zip)" in labels
+    labels = [b.label for b in at.button]
+    assert "Prepare Layer 0, head 0 (PNG)" in labels and "Everything (zip)" in labels
     assert {"All layers and heads (JSON)", "Rollout (CSV)"} <= set(labels)
     at.selectbox(key="export.attention.format").set_value("svg").run()
-    assert "Download Layer 0, head 0 (SVG)" in _downloads(at)
+    assert "Prepare Layer 0, head 0 (SVG)" in [b.label for b in at.button]
     at.switch_page("pages/model.py").run()
     _ok(at)
     assert _downloads(at) == ["Download model info (JSON)"]

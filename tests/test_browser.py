@@ -142,8 +142,9 @@ def test_download_button_delivers_a_png(chromium: Any, payload_model_dir: Path) 
     with serve({"GLIMPSE_DEFAULT_MODEL": str(payload_model_dir)}) as url:
         s = open_session(chromium, url + "/?text=" + urllib.parse.quote("A download test"))
         s.page.get_by_text("Export figures and data").click()
+        s.page.get_by_role("button", name="Prepare Layer 0, head 0 (PNG)").click()  # built first, then offered
         with s.page.expect_download(timeout=60_000) as info:
-            s.page.get_by_role("button", name="Download Layer 0, head 0 (PNG)").click()
+            s.page.get_by_role("button", name="Download Layer 0, head 0 (PNG)").click(timeout=60_000)
         data = Path(info.value.path()).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and info.value.suggested_filename == "attention-L0-H0.png"
         assert s.blocked == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -22,7 +21,6 @@ from explain import (
     run_attention,
 )
 from explain.cli import main
-from explain.export import files as export
 from explain.views import exports as views
 from tests.fixtures import XSS
 
@@ -62,34 +60,52 @@ def attribution_views(payload_model_dir: Path) -> tuple[ModelBundle, views.ViewE
     from tests.conftest import bundle_from
 
     bundle = bundle_from(payload_model_dir)
-    result = attribute(bundle, prepare_input(bundle, TEXT), IGSettings(n_steps=8))
+    result = attribute(bundle, prepare_input(bundle, TEXT), IGSettings(target=0))  # the class named by the payload
     return bundle, views.attribution_exports(bundle, result, "Integrated gradients", words=True), result
 
 
 def test_static_formats_are_real(attention_views: views.ViewExports) -> None:
     heatmap = attention_views.figures[0]
     caption = attention_views.provenance.caption()
-    png = views.figure_bytes(heatmap, "png", 2.0, caption)
-    fig = export.with_caption(heatmap.build(), caption)  # type: ignore[misc]
-    assert _png_size(png) == (2 * (fig.layout.width or 700), 2 * fig.layout.height)
-    assert _png_size(views.figure_bytes(heatmap, "png", 1.0, caption))[0] == fig.layout.width or 700
-    svg_text = _svg_texts(views.figure_bytes(heatmap, "svg", 2.0, caption))
+    sized = views.FigureExport("sized", "sized", lambda: heatmap.build().update_layout(width=640, height=480))  # type: ignore[misc]
+    assert _png_size(views.figure_bytes(sized, "png", 2.0, caption)) == (1280, 960)  # scale 2: twice the layout
+    assert _png_size(views.figure_bytes(sized, "png", 1.0, caption)) == (640, 480)
+    # without a declared width, Plotly's default width of 700 px applies; the height is the figure's own
+    fig = heatmap.build()  # type: ignore[misc]
+    assert fig.layout.width is None and fig.layout.height == 260 + 14 * 8  # 8 words
+    assert _png_size(views.figure_bytes(heatmap, "png", 3.0, caption)) == (3 * 700, 3 * fig.layout.height)
+    svg = views.figure_bytes(heatmap, "svg", 2.0, caption)
+    root = ET.fromstring(svg)
+    assert (root.get("width"), root.get("height")) == ("700", str(fig.layout.height))  # vector: layout size
+    svg_text = _svg_texts(svg)
     for word in ("film", "日本", "wonderful", "Layer 1, head 2"):
         assert word in svg_text
     assert "model: folder:" in svg_text  # the caption line
     assert _pdf_pages(views.figure_bytes(heatmap, "pdf", 2.0, caption)) == 1
 
 
-def test_the_persistent_renderer_serves_repeated_exports(attention_views: views.ViewExports) -> None:
-    """Later exports reuse one browser: they keep coming, and the same figure gives the same file."""
+def test_the_persistent_renderer_serves_repeated_exports(
+    attention_views: views.ViewExports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Later exports reuse one browser: one start for many figures, and the same figure gives the same file."""
+    from explain.export import rendering
+
+    rendering.stop()
+    starts = [0]
+    real = rendering._start_server
+
+    def counting(timeout: float) -> object:
+        starts[0] += 1
+        return real(timeout)
+
+    monkeypatch.setattr(rendering, "_start_server", counting)
     heatmap = attention_views.figures[0]
     first = views.figure_bytes(heatmap, "png", 2.0, "x")
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        assert views.figure_bytes(heatmap, "png", 2.0, "x") == first
-        times.append(time.perf_counter() - start)
-    print(f"\nPNG export after the first: median {sorted(times)[1]:.3f} s (bench/export.py measures properly)")
+    for fmt in ("png", "svg", "pdf", "png"):
+        assert views.figure_bytes(heatmap, fmt, 2.0, "x")[:4] in (first[:4], b"<svg", b"%PDF")
+    assert views.figure_bytes(heatmap, "png", 2.0, "x") == first
+    views.files([attention_views], ("png", "svg", "pdf"))  # a whole view (12 images) through the same browser
+    assert starts[0] == 1
 
 
 def test_attention_json_roundtrips_exactly(attention_views: views.ViewExports, payload_model_dir: Path) -> None:
@@ -112,14 +128,17 @@ def test_attention_json_roundtrips_exactly(attention_views: views.ViewExports, p
 def test_attribution_json_roundtrips_with_settings(attribution_views: tuple[object, views.ViewExports, object]) -> None:
     _, exports, result = attribution_views
     (data,) = exports.data
+    assert result.encoding.tokens == ("[CLS]", "the", "film", "日", "本", "was", "[UNK]", "wonderful", "[SEP]")  # type: ignore[attr-defined]
+    tokens = np.asarray(result.scores).tolist()  # type: ignore[attr-defined]
     loaded = json.loads(views.data_bytes(data, "json"))
-    words = result.encoding.words  # type: ignore[attr-defined]
-    sums = np.bincount(result.encoding.word_index, weights=result.scores)  # type: ignore[attr-defined]
-    assert loaded["labels"] == list(words)
-    assert np.array(loaded["scores"]).tolist() == sums.tolist()  # bit-for-bit
+    assert loaded["labels"] == ["[CLS]", "The", "film", "日本", "was", "😀", "wonderful", "[SEP]"]
+    # words are sums of their tokens: 日本 is tokens 3 and 4, every other word one token (0.0 + a + b == a + b)
+    by_hand = [tokens[0], tokens[1], tokens[2], tokens[3] + tokens[4], tokens[5], tokens[6], tokens[7], tokens[8]]
+    assert loaded["scores"] == by_hand  # bit-for-bit through JSON
     prov = loaded["provenance"]
     assert prov["convergence_delta"] == result.convergence_delta  # type: ignore[attr-defined]
     assert prov["steps"] == result.n_steps and prov["baseline"].startswith("[PAD]")  # type: ignore[attr-defined]
+    assert prov["target"] == XSS
 
 
 def test_bundle_has_everything_and_a_full_manifest(attribution_views: tuple[object, views.ViewExports, object]) -> None:
@@ -142,8 +161,11 @@ def test_html_export_is_standalone_and_escaped(attribution_views: tuple[object, 
     _, exports, _ = attribution_views
     page = views.figure_bytes(exports.figures[1], "html", 1.0, exports.provenance.caption()).decode()
     assert "<script src=" not in page  # plotly.js is inlined
-    assert page.count("</script>") == page.count("<script")  # nothing from a label closes a script block
-    assert XSS not in page
+    # the payload label reaches the page (axis title, hover and caption name the explained class) ...
+    assert page.count("&lt;script&gt;parent.__xss=(parent.__xss||0)+1;alert(") >= 2
+    # ... only escaped: nothing from it opens or closes a script block
+    assert "<script>parent" not in page and "</script><script>" not in page and XSS not in page
+    assert page.count("</script>") == page.count("<script")
 
 
 def test_batch_export_cli(capsys: pytest.CaptureFixture[str], payload_model_dir: Path, tmp_path: Path) -> None:

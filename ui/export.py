@@ -1,16 +1,42 @@
 """Export panels: every view to PNG/SVG/PDF/HTML, its data to CSV/JSON, or all of it as one zip.
 
-Files are built only when a button is clicked (Streamlit runs the callable then), so an export panel
-costs nothing on a page's normal reruns. What a view exports is defined once, in ``explain.views.exports``.
+A file is prepared first (a button, with a spinner while it builds) and only then offered for download,
+so a failure (no Chromium, a renderer that does not answer) shows its message and the fix instead of a
+download that never finishes, and the page stays as it was. A panel keeps one prepared file, keyed by
+exactly what was asked, so a changed choice never serves a stale file. What a view exports is defined
+once, in ``explain.views.exports``.
 """
 
 from __future__ import annotations
 
-import streamlit as st
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+import explain
 from explain.export import files as export
 from explain.views import exports as views
 from ui.state import md
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One file the panel can prepare."""
+
+    key: tuple[object, ...]  # (view identity, what, name, format, scale): equal asks give equal files
+    label: str  # as on its button
+    file_name: str
+    build: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    key: tuple[object, ...]
+    label: str
+    file_name: str
+    data: bytes
 
 
 def export_panel(key: str, view: views.ViewExports) -> None:
@@ -26,26 +52,62 @@ def export_panel(key: str, view: views.ViewExports) -> None:
             help="Pixels per figure unit: 2 is sharp on screens, 4 suits print (about 300 dpi at 6 inches wide).",
         )  # fmt: skip
         caption = view.provenance.caption()
-        st.download_button(
-            f"Download {title} ({fmt.upper()})",
-            data=lambda: views.figure_bytes(item, fmt, scale, caption),
-            file_name=f"{item.name}.{fmt}",
-            mime=export.MIME[fmt],
-            key=f"export.{key}.download",
-            on_click="ignore",
-        )
+        figure = _Ask(
+            (view.identity, "figure", item.name, fmt, scale if fmt == "png" else None), f"{title} ({fmt.upper()})",
+            f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, scale, caption),
+        )  # fmt: skip
+        asks = {f"export.{key}.prepare.figure": figure}
+        clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
         st.caption(f"Figures carry a caption line: {md(caption)}")
         cols = st.columns(len(view.data) + 1)
         for col, d in zip(cols, view.data, strict=False):
-            for fmt_d in views.DATA_FORMATS:
-                col.download_button(
-                    f"{d.title} ({fmt_d.upper()})", data=lambda d=d, f=fmt_d: views.data_bytes(d, f),
-                    file_name=f"{d.name}.{fmt_d}", mime=export.MIME[fmt_d], key=f"export.{key}.{d.name}.{fmt_d}",
-                    on_click="ignore",
-                )  # fmt: skip
-        cols[-1].download_button(
-            "Everything (zip)", data=lambda: views.bundle([view], scale), file_name=f"glimpse-{key}.zip",
-            mime=export.MIME["zip"], key=f"export.{key}.zip", type="primary", on_click="ignore",
-            help="All figures as SVG, PDF, PNG and HTML, the data as JSON and CSV, and manifest.json "
-            "(model and weight hash, text, method, baseline, steps, δ, library versions, time).",
-        )  # fmt: skip
+            for f in views.DATA_FORMATS:
+                ask = _Ask((view.identity, "data", d.name, f), f"{d.title} ({f.upper()})", f"{d.name}.{f}",
+                           lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
+                clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
+                asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
+        everything = _Ask((view.identity, "zip", scale), "Everything (zip)", f"glimpse-{key}.zip",
+                          lambda: views.bundle([view], scale))  # fmt: skip
+        asks[f"export.{key}.prepare.zip"] = everything
+        clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
+        if clicked is not None:
+            _prepare(key, clicked)
+        _offer(key, {a.key for a in asks.values()})
+
+
+_ZIP_HELP = (
+    "All figures as SVG, PDF, PNG and HTML, the data as JSON and CSV, and manifest.json (model and weight hash, "
+    "text, method, baseline, steps, δ, library versions, time)."
+)
+
+
+def _pressed(where: DeltaGenerator, widget: str, label: str, ask: _Ask, help_: str | None = None) -> _Ask | None:
+    primary = ask.key[1] == "zip"
+    return ask if where.button(label, key=widget, type="primary" if primary else "secondary", help=help_) else None
+
+
+def _prepare(key: str, ask: _Ask) -> None:
+    """Build the file now; on a GlimpseError show the fix and keep whatever was prepared before."""
+    with st.spinner(f"Preparing {ask.label}…"):
+        try:
+            data = ask.build()
+        except explain.GlimpseError as exc:
+            st.error(md(str(exc)))
+            return
+    st.session_state[f"export.{key}.prepared"] = _Prepared(ask.key, ask.label, ask.file_name, data)
+
+
+def _offer(key: str, current: set[tuple[object, ...]]) -> None:
+    """The download of the prepared file if the panel would build the same file now; else it is dropped."""
+    prepared: _Prepared | None = st.session_state.get(f"export.{key}.prepared")
+    if prepared is None:
+        return
+    if prepared.key not in current:
+        del st.session_state[f"export.{key}.prepared"]  # a stale file is never served, nor kept in memory
+        return
+    suffix = prepared.file_name.rsplit(".", 1)[-1]
+    st.download_button(
+        f"Download {prepared.label}: {prepared.file_name} ({len(prepared.data) / 1e6:.2f} MB)",
+        data=prepared.data, file_name=prepared.file_name, mime=export.MIME[suffix], key=f"export.{key}.download",
+        type="primary", on_click="ignore", icon=":material/download:",
+    )  # fmt: skip

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from explain.export import files as export
-from explain.export.rendering import to_static
+from explain.export.rendering import STATIC_FORMATS, StaticFormat, render_many, to_static
 from explain.methods.attention import (
     AttentionResult,
     AttentionView,
@@ -61,6 +62,13 @@ class ViewExports:
     figures: tuple[FigureExport, ...]
     data: tuple[DataExport, ...]
     provenance: export.Provenance
+    choices: str = ""  # what else shapes the files (controls not in the provenance); part of ``identity``
+
+    @property
+    def identity(self) -> str:
+        """Equal for two views exactly when they export the same files: a key for prepared downloads."""
+        p = self.provenance
+        return repr((p.model, p.weights_sha256, p.text, p.text_b, p.caption(), sorted(p.extra.items()), self.choices))
 
 
 def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> bytes:
@@ -81,19 +89,47 @@ def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = N
 
 
 def files(views: Sequence[ViewExports], formats: Sequence[str], scale: float = 2.0) -> dict[str, bytes]:
-    """Every figure and data set of ``views`` in the requested formats, by relative file name."""
+    """Every figure and data set of ``views`` in the requested formats, by relative file name.
+
+    Each figure is built and captioned once for all its formats, and every static image of every view
+    goes to the renderer in one call, so its tabs work in parallel.
+    """
     out: dict[str, bytes] = {}
+    static: list[tuple[str, dict[str, Any], StaticFormat]] = []
     for view in views:
         caption = view.provenance.caption()
         for item in view.figures:
-            for fmt in (f for f in item.formats if f in formats):
-                out[f"figures/{item.name}.{fmt}"] = figure_bytes(item, fmt, scale, caption)
+            static.extend(_figure_files(item, [f for f in item.formats if f in formats], caption, out))
         for d in view.data:
             wanted = [f for f in DATA_FORMATS if f in formats]
             payload = d.build() if wanted else None  # once for JSON and CSV
             for fmt in wanted:
                 out[f"data/{d.name}.{fmt}"] = data_bytes(d, fmt, payload)
+    images = render_many([(spec, fmt, scale) for _, spec, fmt in static])
+    out.update((name, image) for (name, _, _), image in zip(static, images, strict=True))
     return out
+
+
+def _figure_files(
+    item: FigureExport, wanted: Sequence[str], caption: str, out: dict[str, bytes]
+) -> list[tuple[str, dict[str, Any], StaticFormat]]:
+    """Writes ``item``'s HTML into ``out`` (and a placeholder per image, for the file order); returns
+    the static images still to render, all from one build of the figure."""
+    if item.build is None or not wanted:  # bertviz's views: interactive HTML only
+        if item.html is not None and "html" in wanted:
+            out[f"figures/{item.name}.html"] = item.html().encode("utf-8")
+        return []
+    fig = export.with_caption(item.build(), caption)
+    spec = fig.to_dict() if set(wanted) & set(STATIC_FORMATS) else {}
+    static: list[tuple[str, dict[str, Any], StaticFormat]] = []
+    for fmt in wanted:
+        name = f"figures/{item.name}.{fmt}"
+        if fmt == "html":
+            out[name] = item.html().encode("utf-8") if item.html is not None else export.figure_html(fig, item.title)
+        else:
+            out[name] = b""
+            static.append((name, spec, fmt))  # type: ignore[arg-type]
+    return static
 
 
 def bundle(views: Sequence[ViewExports], scale: float = 2.0) -> bytes:
@@ -126,6 +162,7 @@ def attention_exports(
                "rollout_residual": c.residual, "rollout_fusion": c.fusion.value},
     )  # fmt: skip
 
+    @cache  # the rollout figure and the rollout data share one computation
     def rollout_data() -> dict[str, Any]:
         labels, values = rollout_relevance(
             rollout(result.weights, c.residual, c.fusion), enc, hide_special=c.hide_special, merge_words=c.merge_words
@@ -170,7 +207,7 @@ def attention_exports(
                    export.attention_csv),
         DataExport("rollout", "Rollout", rollout_data, export.attribution_csv),
     )  # fmt: skip
-    return ViewExports(tuple(figs), data, prov)
+    return ViewExports(tuple(figs), data, prov, repr(choice))
 
 
 METHODS = {"Integrated gradients": "scores", "Gradient × input": "grad_x_input", "Saliency (|gradient|)": "saliency"}
@@ -201,4 +238,5 @@ def attribution_exports(
         FigureExport("attribution-bars", "Sorted bars",
                      lambda: figures.attribution_bars(labels, shown, f"{method}, sorted", what)),
     )  # fmt: skip
-    return ViewExports(figs, (DataExport("attribution", "Attributions", data, export.attribution_csv),), prov)
+    data_exports = (DataExport("attribution", "Attributions", data, export.attribution_csv),)
+    return ViewExports(figs, data_exports, prov, repr((method, words)))
