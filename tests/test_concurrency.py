@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -65,6 +67,24 @@ def test_hooks_on_the_twin_never_reach_the_shared_model(bert_bundle: ModelBundle
         handle.remove()
 
 
+#: Every wait in these tests ends by this many seconds: a broken gate fails the test instead of hanging it.
+DEADLINE_S = 10.0
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting until {what}")
+        time.sleep(0.005)
+
+
+def join_all(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.join(DEADLINE_S)
+    assert not any(t.is_alive() for t in threads), "a thread is still stuck in the gate"
+
+
 def test_gate_is_first_come_first_served_and_reports_position() -> None:
     gate = HookGate()
     order: list[int] = []
@@ -75,27 +95,25 @@ def test_gate_is_first_come_first_served_and_reports_position() -> None:
     def holder() -> None:
         with gate.hold():
             first_in.set()
-            release.wait(5)
+            release.wait(DEADLINE_S)
             order.append(0)
 
     def waiter(i: int) -> None:
-        with gate.hold(on_wait=positions.append, poll_s=0.01):
+        with gate.hold(on_wait=lambda ahead, *_: positions.append(ahead), poll_s=0.01):
             order.append(i)
 
-    threads = [threading.Thread(target=holder)]
+    threads = [threading.Thread(target=holder, daemon=True)]
     threads[0].start()
-    first_in.wait(5)
+    assert first_in.wait(DEADLINE_S), "the first pass never entered the gate"
     for i in (1, 2):
-        t = threading.Thread(target=waiter, args=(i,))
+        t = threading.Thread(target=waiter, args=(i,), daemon=True)
         t.start()
         threads.append(t)
-        while gate.waiting < i + 1:
-            pass
+        wait_until(lambda i=i: gate.waiting >= i + 1, f"{i} pass(es) queue behind the holder")
+    wait_until(lambda: 2 in positions, "the second waiter reports two passes ahead")
     release.set()
-    for t in threads:
-        t.join(5)
+    join_all(threads)
     assert order == [0, 1, 2]
-    assert 2 in positions  # the second waiter saw two passes ahead of it
     assert gate.waiting == 0
 
 
@@ -103,23 +121,30 @@ def test_abandoned_waiter_does_not_block_the_queue() -> None:
     gate = HookGate()
     release = threading.Event()
 
-    def stop(ahead: int) -> None:
+    def stop(ahead: int, *_: object) -> None:
         raise RuntimeError("session closed")
 
     def holder() -> None:
         with gate.hold():
-            release.wait(5)
+            release.wait(DEADLINE_S)
 
-    t = threading.Thread(target=holder)
+    t = threading.Thread(target=holder, daemon=True)
     t.start()
-    while gate.waiting < 1:
-        pass
+    wait_until(lambda: gate.waiting >= 1, "the holder is in the gate")
     with pytest.raises(RuntimeError), gate.hold(on_wait=stop, poll_s=0.01):
         pass
     release.set()
-    t.join(5)
-    with gate.hold():  # would hang if the abandoned ticket still held a place
-        pass
+    join_all([t])
+    entered = threading.Event()
+
+    def later() -> None:
+        with gate.hold():  # would wait forever if the abandoned ticket still held a place
+            entered.set()
+
+    late = threading.Thread(target=later, daemon=True)
+    late.start()
+    assert entered.wait(DEADLINE_S), "the abandoned ticket still blocks the queue"
+    join_all([late])
     assert gate.waiting == 0
 
 
