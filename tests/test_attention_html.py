@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import html as pyhtml
 import json
 import re
 
@@ -65,3 +66,17 @@ def test_layer_budget() -> None:
     assert len(layers_within_budget(256, 6, 12, selected=5)) == 1
     assert layers_within_budget(512, 6, 12, selected=0) == ()  # one layer alone is over budget
     assert payload_bytes(128, 6, 12) == pytest.approx(3.15e6, rel=0.01)
+
+
+def test_header_is_one_line_with_the_whole_text_on_hover(bert_bundle: ModelBundle) -> None:
+    result = run_attention(bert_bundle, prepare_input(bert_bundle, "a fine movie"))
+    header = "labels: " + ", ".join([XSS, "a label name long enough to wrap\nonto a second line"] * 4)
+    tokens = result.encoding.tokens
+    html = bertviz_html("model", result.weights, tokens, sentence_b_start=None, layers=(0,), header=header)
+    style = re.search(r"\.glimpse-header\{([^}]*)\}", html)
+    assert style is not None
+    # however long, the header takes one line (the frame height counts one), cut with an ellipsis
+    assert {"white-space:nowrap", "overflow:hidden", "text-overflow:ellipsis"} <= set(style.group(1).split(";"))
+    title = re.search(r'<div class="glimpse-header" title="([^"]*)">', html)
+    assert title is not None and pyhtml.unescape(title.group(1)) == header  # the whole text on hover, escaped
+    assert html.count("</script") == 5
