@@ -16,17 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from explain.errors import GlimpseError
+from explain.errors import GlimpseError, InputError
 from explain.inputs import prepare_input
+from explain.knobs import Knob
 from explain.methods.attention import (
-    HeadFusion,
+    ROLLOUT_KNOBS,
+    RolloutSettings,
     attention_view,
     probabilities,
     rollout,
     rollout_relevance,
     run_attention,
 )
-from explain.methods.attribution import Baseline, IGSettings, attribute, word_scores
+from explain.methods.attribution import IG_KNOBS, IGSettings, attribute, word_scores
 from explain.methods.prediction import evaluate, read_labelled
 from explain.models.loading import ModelBundle, load_bundle
 from explain.models.sources import default_source, policy_from_env, resolve_source
@@ -57,14 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     pred.set_defaults(run=_predict)
     attr = sub.add_parser("attribute", help="integrated-gradients attributions for a text (or pair)")
     _text_args(attr)
-    attr.add_argument("--target", type=int, default=None, help="class id to explain (default: the predicted one)")
-    attr.add_argument("--output", choices=["logit", "probability"], default="logit", help="what is attributed")
-    attr.add_argument("--baseline", choices=[b.value for b in Baseline], default="pad", help="IG baseline")
-    attr.add_argument(
-        "--steps", type=int, default=None, help="first number of steps (default: 8, or 12 above 128 tokens)"
-    )
-    attr.add_argument("--max-steps", type=int, default=128, help="cap of the automatic doubling (default 128)")
-    attr.add_argument("--tolerance", type=float, default=0.01, help="accepted relative |delta| (default 0.01)")
+    add_knobs(attr, IG_KNOBS)
     attr.add_argument("--words", action="store_true", help="also give word-level sums")
     attr.add_argument("--json", action="store_true", help="print JSON (the only format; kept for clarity)")
     attr.set_defaults(run=_attribute)
@@ -84,10 +79,31 @@ def _parser() -> argparse.ArgumentParser:
     att.add_argument("--head", type=int, help="only this head (default: all)")
     att.add_argument("--words", action="store_true", help="merge word pieces into words")
     att.add_argument("--hide-special", action="store_true", help="drop [CLS]/[SEP] and renormalise rows")
-    att.add_argument("--residual", type=float, default=0.5, help="rollout residual weight (default 0.5)")
-    att.add_argument("--fusion", choices=[f.value for f in HeadFusion], default="mean", help="rollout head fusion")
+    add_knobs(att, ROLLOUT_KNOBS)
     att.set_defaults(run=_attention)
     return parser
+
+
+def add_knobs(parser: argparse.ArgumentParser, knobs: Sequence[Knob]) -> None:
+    """One argument per knob, typed and documented from its declaration (bounds are checked when the
+    settings are built, so the CLI and the app refuse the same values with the same message)."""
+    for k in knobs:
+        kind = int if k.integer else float if k.choices is None else str
+        extra: dict[str, Any] = {"choices": [str(getattr(c, "value", c)) for c in k.choices]} if k.choices else {}
+        default = k.none_means if k.default is None else getattr(k.default, "value", k.default)
+        parser.add_argument(
+            k.cli_flag,
+            dest=k.name,
+            type=kind,
+            default=k.default,
+            help=f"{k.help} ({k.bounds_text()}; default {default})",
+            **extra,
+        )
+
+
+def settings_from(cls: Callable[..., Any], knobs: Sequence[Knob], args: argparse.Namespace) -> Any:
+    """Build a settings object from parsed knob arguments; an out-of-bounds value raises SettingsError."""
+    return cls(**{k.name: getattr(args, k.name) for k in knobs})
 
 
 def _text_args(parser: argparse.ArgumentParser) -> None:
@@ -127,7 +143,8 @@ def _attention(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         weights = weights[_index(args.layer, bundle.info.num_layers, "layer") : args.layer + 1]
     if args.head is not None:
         weights = weights[:, _index(args.head, bundle.info.num_heads, "head") : args.head + 1]
-    joint = rollout(result.weights, args.residual, HeadFusion(args.fusion))
+    rollout_settings = settings_from(RolloutSettings, ROLLOUT_KNOBS, args)
+    joint = rollout(result.weights, rollout_settings.residual, rollout_settings.fusion)
     labels, relevance = rollout_relevance(joint, encoding, hide_special=args.hide_special, merge_words=args.words)
     return {
         "tokens": list(encoding.tokens),
@@ -166,14 +183,7 @@ def _predict(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
 
 def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     encoding = prepare_input(bundle, args.text, args.text_b)
-    settings = IGSettings(
-        target=args.target,
-        output=args.output,
-        baseline=Baseline(args.baseline),
-        n_steps=args.steps,
-        max_steps=args.max_steps,
-        tolerance=args.tolerance,
-    )
+    settings = settings_from(IGSettings, IG_KNOBS, args)
     r = attribute(bundle, encoding, settings)
     out: dict[str, Any] = {
         "tokens": list(encoding.tokens),
@@ -185,18 +195,21 @@ def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "output": settings.output,
             "baseline": settings.baseline.value,
-            "method": settings.method,
-            "first_steps": r.steps_tried[0],
+            "method": "nested Clenshaw–Curtis on a warped path (explain.methods.quadrature)",
+            "first_steps": settings.n_steps,
             "max_steps": settings.max_steps,
             "tolerance": settings.tolerance,
             "abs_floor": settings.abs_floor,
         },
         "steps": r.n_steps,
         "steps_tried": list(r.steps_tried),
+        "forward_points": r.forward_points,
         "f_input": r.f_input,
         "f_baseline": r.f_baseline,
         "convergence_delta": r.convergence_delta,
         "relative_delta": r.relative_delta,
+        "token_changes": [float(v) for v in r.token_changes],
+        "token_error": r.token_error,
         "converged": r.converged,
         "seconds": round(r.seconds, 4),
         "notices": list(encoding.notices),
@@ -225,6 +238,8 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(f"--out '{args.out}' is a file. Give a folder (it is created if missing).")
     from explain.export.batch import export_batch, read_inputs
     from explain.views.exports import DATA_FORMATS, FIGURE_FORMATS
 

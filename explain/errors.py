@@ -25,3 +25,7 @@ class ModelLoadError(GlimpseError):
 
 class ComputationError(GlimpseError):
     """A computation failed (out of memory, ...); the previous result is kept."""
+
+
+class SettingsError(InputError):
+    """A setting is outside its declared bounds (see ``explain.knobs``); the message names the bounds."""

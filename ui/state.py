@@ -189,14 +189,16 @@ def _attribution(cur: Current, settings: explain.IGSettings) -> explain.Attribut
         return hit
     status = st.status("Integrated gradients…", expanded=False)
 
-    def waiting(ahead: int) -> None:
-        status.update(label=f"Waiting for the attribution engine: {ahead} analysis(es) ahead of you…")
+    def waiting(ahead: int, expected_s: float) -> None:
+        status.update(label=f"In line: {ahead} analysis(es) ahead of you, about {expected_s:.0f} s…")
 
     def progress(message: str) -> None:
         status.update(label=message + "…")
 
     try:
-        result = explain.attribute(cur.bundle, cur.result.encoding, settings, on_progress=progress, on_wait=waiting)
+        result = explain.attribute(
+            cur.bundle, cur.result.encoding, settings, on_progress=progress, on_wait=waiting, logits=cur.result.logits
+        )
     except explain.GlimpseError:
         status.update(label="Integrated gradients failed", state="error")
         raise

@@ -55,6 +55,7 @@ class Provenance:
     steps: int | None = None
     convergence_delta: float | None = None
     relative_delta: float | None = None
+    token_error: float | None = None  # the per-token certificate: largest change from the previous level
     target: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -70,6 +71,7 @@ class Provenance:
             "steps": self.steps,
             "convergence_delta": self.convergence_delta,
             "relative_delta": self.relative_delta,
+            "token_error": self.token_error,
             "seed": 0,  # every computation here is deterministic (eval mode, no sampling); 0 is recorded for the record
             "settings": dict(self.extra),
             "versions": library_versions(),
@@ -89,6 +91,8 @@ class Provenance:
             parts.append(f"steps: {self.steps}")
         if self.convergence_delta is not None and self.relative_delta is not None:
             parts.append(f"δ = {self.convergence_delta:+.2e} ({self.relative_delta:.2%})")
+        if self.token_error is not None:
+            parts.append(f"per-token change {self.token_error:.2%}")
         return " · ".join(parts)
 
 
@@ -143,8 +147,10 @@ def attribution_provenance(bundle: ModelBundle, result: AttributionResult, metho
         convergence_delta=result.convergence_delta,
         relative_delta=result.relative_delta,
         target=bundle.info.labels[result.target],
-        extra={"output": s.output, "quadrature": s.method, "tolerance": s.tolerance, "max_steps": s.max_steps,
-               "steps_tried": list(result.steps_tried)},
+        token_error=result.token_error,
+        extra={"output": s.output, "quadrature": "nested Clenshaw–Curtis on a warped path", "first_steps": s.n_steps,
+               "tolerance": s.tolerance, "max_steps": s.max_steps, "steps_tried": list(result.steps_tried),
+               "forward_points": result.forward_points, "converged": result.converged},
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ import torch
 
 from explain.errors import ComputationError
 from explain.inputs import Encoding
+from explain.knobs import Knob, check_knobs
 from explain.models.loading import ModelBundle
 
 
@@ -47,6 +48,27 @@ class HeadFusion(StrEnum):
     MEAN = "mean"
     MAX = "max"
     MIN = "min"
+
+
+ROLLOUT_KNOBS = (
+    Knob("residual", "Residual weight",
+         "Weight of the identity mixed into each layer's attention for the skip connection "
+         "(0.5 in Abnar & Zuidema 2020).", 0.5, low=0.0, high=1.0),
+    Knob("fusion", "Head fusion", "How a layer's heads are combined before rolling out: mean, max or min.",
+         HeadFusion.MEAN, choices=tuple(HeadFusion)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """Knobs of attention rollout (declared in ``ROLLOUT_KNOBS``); checked when built."""
+
+    residual: float = 0.5
+    fusion: HeadFusion = HeadFusion.MEAN
+
+    def __post_init__(self) -> None:
+        check_knobs(self, ROLLOUT_KNOBS)
+        object.__setattr__(self, "fusion", HeadFusion(self.fusion))
 
 
 def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
@@ -122,10 +144,9 @@ def rollout(weights: np.ndarray, residual: float = 0.5, fusion: HeadFusion = Hea
     ``residual`` is the weight of the identity (the skip connection): 0.5 as in the paper.
     ``fusion`` combines the heads of a layer before mixing.
     """
-    if not 0.0 <= residual <= 1.0:
-        raise ValueError(f"residual must be between 0 and 1, got {residual}.")
+    settings = RolloutSettings(residual, fusion)  # raises SettingsError with the bounds
     fused = {"mean": weights.mean(axis=1), "max": weights.max(axis=1), "min": weights.min(axis=1)}[
-        HeadFusion(fusion).value
+        HeadFusion(settings.fusion).value
     ]  # (layers, n, n)
     eye = np.eye(weights.shape[-1], dtype=np.float64)
     joint = eye

@@ -1,23 +1,24 @@
-"""Integrated gradients (Captum), certified by its completeness gap, with fast companions.
+"""Integrated gradients on the word embeddings, certified per token and for the sum, with fast companions.
 
-IG runs Captum's ``LayerIntegratedGradients`` on the word embeddings. The layer is a small wrapper
-around the model's own word-embedding table, made per call, so Captum's hooks never touch a module
-another session uses; the model is fed ``inputs_embeds``, which keeps position and token-type
-embeddings at the input's values: the baseline differs from the input only in token identity.
+IG attributes f(input) − f(baseline) to the tokens by integrating each token's gradient along the
+straight path between their word embeddings; position and token-type embeddings stay at the input's
+values, so the baseline differs from the input only in token identity. The model is fed
+``inputs_embeds`` on the weight-sharing sdpa twin (no attention weights materialised, no hooks on any
+module), one attribution at a time behind the bundle's gate.
 
-The number of steps is not assumed: IG runs at ``n_steps``, the completeness gap
-``δ = Σ attributions − (f(x) − f(baseline))`` is measured, and while ``|δ|`` exceeds the tolerance
-(relative to ``|f(x) − f(baseline)|``, with an absolute floor) the steps grow up to a cap: by the
-factor the midpoint rule's ~1/n² error says is needed (a power of two, at least 2), so one retry is
-usually enough. The midpoint rule is the default: on the default model it certified at 8–16 steps
-where Gauss–Legendre needed 16–32 (bench/attribution.py; the issue's measurements agree).
-Passes run on the weight-sharing sdpa twin (no attention weights materialised), in chunks of
-points so memory stays bounded, one attribution at a time behind the bundle's gate.
+Where the path is evaluated comes from :mod:`explain.methods.quadrature`: a forward-only prepass
+places the points where the output changes, nested Clenshaw–Curtis levels reuse every gradient, and a
+level is accepted when the completeness gap δ = Σ attributions − (f(x) − f(baseline)) *and* the
+largest per-token change from the previous level are both within the tolerance.
+
+The integrator is ours rather than Captum's: Captum's ``IntegratedGradients`` takes custom points
+and weights but returns only their weighted sum, so a nested rule whose weights change from level to
+level would have to evaluate every point again. Tests hold it equal to Captum's
+``LayerIntegratedGradients`` at identical points and weights.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from typing import Literal
 
 import numpy as np
 import torch
-from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 
-from explain.errors import ComputationError, GlimpseError
+from explain.errors import ComputationError, GlimpseError, SettingsError
 from explain.inputs import Encoding
+from explain.knobs import Knob, check_knobs
+from explain.methods import quadrature
 from explain.models.loading import ModelBundle
 
 
@@ -49,7 +51,6 @@ BASELINE_HELP = {
     Baseline.ZERO: "an all-zero word embedding in place of every token, [CLS]/[SEP] kept",
 }
 Output = Literal["logit", "probability"]
-Method = Literal["gausslegendre", "riemann_middle"]
 _ZERO_ID = -1  # marks positions whose baseline word embedding is the zero vector
 #: Points per chunk scale down with length so one chunk's activations stay near the same size.
 _TOKENS_PER_CHUNK = 4096
@@ -59,23 +60,58 @@ class AttributionError(GlimpseError):
     """Attribution is not possible as asked (no classification head, unknown class, ...)."""
 
 
+IG_KNOBS = (
+    Knob("target", "Explain class", "The class whose output is attributed; unset = the predicted class.",
+         None, low=0, high=10_000, integer=True, optional=True, none_means="the predicted class"),
+    Knob("output", "Attribute", "The class's logit (additive, unsaturated) or its softmax probability.",
+         "logit", choices=("logit", "probability")),
+    Knob("baseline", "Baseline", "What IG integrates from: every non-special token replaced by this.",
+         Baseline.PAD, choices=tuple(Baseline)),
+    Knob("n_steps", "First try (points)",
+         "Points on the path in the first try, certified against its every-other-point subset; an odd "
+         "number. Each raise doubles the intervals (13 → 25 → 49 ...), keeping every point already computed.",
+         13, low=5, high=1025, integer=True, flag="--steps"),
+    Knob("max_steps", "Step cap", "The most points the automatic raises may reach; at least the first try.",
+         193, low=5, high=1025, integer=True, suggested=(25, 49, 97, 193, 385)),
+    Knob("tolerance", "Tolerance",
+         "Accepted relative error, for the completeness gap δ of the sum and for the per-token change "
+         "between the last two levels.", 0.01, low=1e-6, high=0.5, suggested=(0.001, 0.005, 0.01, 0.02, 0.05)),
+    Knob("abs_floor", "Absolute floor",
+         "Smallest scale the relative errors divide by, so a near-zero f(x) − f(baseline) cannot force the cap.",
+         0.01, low=1e-6, high=1.0, flag="--abs-floor"),
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class IGSettings:
-    """Knobs of an attribution, with the defaults the app starts on."""
+    """Knobs of an attribution (declared, with bounds, in ``IG_KNOBS``); checked when built."""
 
     target: int | None = None  # class index; None = the predicted class
     output: Output = "logit"  # what is attributed: the class's logit, or its probability
     baseline: Baseline = Baseline.PAD
-    method: Method = "riemann_middle"
-    n_steps: int | None = None  # first try; None = first_steps(length)
-    max_steps: int = 128  # the cap of the automatic doubling
-    tolerance: float = 0.01  # accepted |δ| / max(|f(x) − f(baseline)|, abs_floor)
+    n_steps: int = 13  # points of the first try (odd); its every-other-point subset is the check
+    max_steps: int = 193  # the cap of the automatic raises
+    tolerance: float = 0.01  # accepted relative δ and per-token change
     abs_floor: float = 0.01  # so a near-zero f(x) − f(baseline) does not force the cap
+
+    def __post_init__(self) -> None:
+        check_knobs(self, IG_KNOBS)
+        object.__setattr__(self, "baseline", Baseline(self.baseline))  # "pad" from a CLI or URL -> Baseline.PAD
+        if self.n_steps % 2 == 0:
+            raise SettingsError(
+                f"First try (--steps) must be an odd number of points (a nested grid: 2k+1); got {self.n_steps}. "
+                f"Use {self.n_steps + 1}."
+            )
+        if self.max_steps < self.n_steps:
+            raise SettingsError(
+                f"The step cap (--max-steps {self.max_steps}) is below the first try (--steps {self.n_steps}). "
+                "Raise --max-steps or lower --steps."
+            )
 
 
 @dataclass(frozen=True, eq=False)
 class AttributionResult:
-    """IG attributions for one input, with the evidence that they can be trusted."""
+    """IG attributions for one input, with the evidence that they can be trusted. Arrays are read-only."""
 
     encoding: Encoding
     settings: IGSettings
@@ -87,10 +123,18 @@ class AttributionResult:
     f_baseline: float  # f(baseline)
     convergence_delta: float  # δ = Σ scores − (f(x) − f(baseline)), absolute
     relative_delta: float  # |δ| / max(|f(x) − f(baseline)|, abs_floor)
-    n_steps: int  # steps of the accepted run
-    steps_tried: tuple[int, ...]  # every step count run, in order
-    converged: bool  # relative_delta <= tolerance
-    seconds: float  # wall time, certification included
+    token_changes: np.ndarray  # [seq] float64 |scores − previous level's scores|, per token
+    token_error: float  # max token_changes / max(max |scores|, abs_floor): the per-token certificate
+    n_steps: int  # gradient points of the accepted level
+    steps_tried: tuple[int, ...]  # points of every level computed, in order (the first is the check subset)
+    path_alphas: np.ndarray  # [prepass] α of the forward-only prepass
+    path_outputs: np.ndarray  # [prepass] f along the path there
+    converged: bool  # relative_delta <= tolerance and token_error <= tolerance
+    seconds: float  # wall time, certification included (waiting in line excluded)
+
+    @property
+    def forward_points(self) -> int:
+        return len(self.path_alphas)
 
 
 class _TokenEmbedding(torch.nn.Module):
@@ -123,120 +167,193 @@ def attribute(
     encoding: Encoding,
     settings: IGSettings = IGSettings(),
     on_progress: Callable[[str], None] | None = None,
-    on_wait: Callable[[int], None] | None = None,
+    on_wait: Callable[[int, float], None] | None = None,
+    logits: np.ndarray | None = None,
 ) -> AttributionResult:
-    """Certified integrated gradients for one input (see the module docstring)."""
+    """Certified integrated gradients for one input (see the module docstring).
+
+    ``logits`` are the prediction the user sees (from the attention pass); with ``settings.target``
+    unset, their top class is explained, so a near-tie cannot explain another class than the one shown.
+    """
     if not bundle.info.has_classifier:
         raise AttributionError(
             f"'{bundle.info.source}' has no classification head, so there is no prediction to attribute. "
             "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
+    target = _target(bundle, encoding, settings, logits)
     with bundle.gate.hold(on_wait=on_wait):
         start = time.perf_counter()  # the computation's own time; waiting in line is not part of it
         try:
-            return _attribute(bundle, encoding, settings, on_progress or (lambda _m: None), start)
+            return _attribute(bundle, encoding, settings, target, on_progress or (lambda _m: None), start)
         except (RuntimeError, MemoryError) as exc:
             raise ComputationError(
                 f"The attribution failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text or "
-                "fewer steps; the previous result is kept."
+                "a lower step cap; the previous result is kept."
             ) from exc
 
 
+@dataclass
+class _Path:
+    """Everything one attribution evaluates along its path: embeddings, and a memo of computed points."""
+
+    model: torch.nn.Module
+    x: torch.Tensor  # (1, seq, emb) input word embeddings
+    b: torch.Tensor  # (1, seq, emb) baseline word embeddings
+    token_types: torch.Tensor | None  # (1, seq)
+    target: int
+    output: Output
+    grads: dict[int, np.ndarray]  # point key -> [seq] gradient · (x − b) per token
+    grad_at_input: torch.Tensor | None = None  # (seq, emb) raw gradient at α = 1
+
+    def outputs(self, alphas: np.ndarray) -> np.ndarray:
+        """f along the path, forward only: [len(alphas)]."""
+        out = []
+        with torch.no_grad():
+            for chunk in _chunks(alphas, self.x.shape[1]):
+                out.append(self._f(self._embeds(chunk)).double().numpy())
+        return np.concatenate(out)
+
+    def evaluate(self, level: quadrature.Level) -> int:
+        """Gradients at the level's points not computed yet (chunked), kept in ``grads``; returns how many."""
+        todo = np.array([i for i, key in enumerate(level.keys) if int(key) not in self.grads], dtype=np.int64)
+        delta = (self.x - self.b)[0]  # (seq, emb)
+        for chunk in _chunks(todo, self.x.shape[1]):
+            embeds = self._embeds(level.alphas[chunk]).requires_grad_(True)  # (points, seq, emb)
+            (grads,) = torch.autograd.grad(self._f(embeds).sum(), embeds)  # (points, seq, emb)
+            for i, g in zip(chunk, grads, strict=True):
+                self.grads[int(level.keys[i])] = (g * delta).sum(-1).double().numpy()  # (seq,)
+                if i == len(level.alphas) - 1:  # α = 1: the input itself
+                    self.grad_at_input = g.detach()
+        return len(todo)
+
+    def integrate(self, level: quadrature.Level) -> np.ndarray:
+        values = np.stack([self.grads[int(key)] for key in level.keys])  # (points, seq)
+        out: np.ndarray = level.weights @ values
+        return out
+
+    def _embeds(self, alphas: np.ndarray) -> torch.Tensor:
+        a = torch.tensor(alphas, dtype=self.x.dtype).view(-1, 1, 1)
+        return self.b + a * (self.x - self.b)  # (points, seq, emb)
+
+    def _f(self, embeds: torch.Tensor) -> torch.Tensor:
+        extra = {} if self.token_types is None else {"token_type_ids": self.token_types.expand(embeds.shape[0], -1)}
+        logits: torch.Tensor = self.model(inputs_embeds=embeds, **extra).logits  # (points, labels)
+        chosen = logits.softmax(-1) if self.output == "probability" else logits
+        return chosen[:, self.target]
+
+
+def _chunks(alphas: np.ndarray, n_tokens: int) -> list[np.ndarray]:
+    size = max(1, _TOKENS_PER_CHUNK // n_tokens)
+    return [alphas[i : i + size] for i in range(0, len(alphas), size)]
+
+
 def _attribute(
-    bundle: ModelBundle, encoding: Encoding, settings: IGSettings, progress: Callable[[str], None], start: float
+    bundle: ModelBundle,
+    encoding: Encoding,
+    settings: IGSettings,
+    target: int,
+    progress: Callable[[str], None],
+    start: float,
 ) -> AttributionResult:
-    model = bundle.hooked_model
-    layer = _TokenEmbedding(model.get_input_embeddings())  # type: ignore[arg-type]
-    forward = _forward_func(model, layer, encoding, settings.output)
-    ids = torch.from_numpy(encoding.input_ids)[None]  # (1, seq)
-    base = torch.from_numpy(baseline_ids(bundle, encoding, settings.baseline))[None]  # (1, seq)
-    with torch.no_grad():
-        both = forward(torch.cat([ids, base]))  # (2, labels)
-    target = _target(settings, both[0], bundle.info.labels)
-    f_x, f_b = float(both[0, target]), float(both[1, target])
-    lig = LayerIntegratedGradients(forward, layer)
-    chunk = max(1, _TOKENS_PER_CHUNK // encoding.n_tokens)
-    tried: list[int] = []
-    n_steps = settings.n_steps or first_steps(encoding.n_tokens)
-    while True:
-        progress(f"Integrated gradients: {n_steps} steps" + (f" (after {tried[-1]})" if tried else ""))
-        attr = lig.attribute(
-            ids, baselines=base, target=target, n_steps=n_steps, method=settings.method, internal_batch_size=chunk
-        )  # (1, seq, emb)
-        tried.append(n_steps)
-        scores = attr[0].sum(-1).double().numpy()  # (seq,)
+    path = _make_path(bundle, encoding, settings, target)
+    prepass = np.linspace(0.0, 1.0, quadrature.PREPASS_POINTS)
+    outputs = path.outputs(prepass)
+    f_b, f_x = float(outputs[0]), float(outputs[-1])
+    warp = quadrature.warp_from_outputs(prepass, outputs)
+    sizes = ((settings.n_steps + 1) // 2, *quadrature.ladder(settings.n_steps, settings.max_steps))
+    levels = quadrature.levels(warp, sizes)
+    scale = max(abs(f_x - f_b), settings.abs_floor)
+    coarse: np.ndarray | None = None
+    for k, level in enumerate(levels[1:], start=1):
+        progress(f"Integrated gradients: {len(level.alphas)} points" + (f" (after {sizes[k - 1]})" if k > 1 else ""))
+        path.evaluate(level)  # the first level's points are among these
+        coarse = path.integrate(levels[k - 1]) if coarse is None else coarse
+        scores = path.integrate(level)
         delta = float(scores.sum()) - (f_x - f_b)
-        relative = abs(delta) / max(abs(f_x - f_b), settings.abs_floor)
-        if relative <= settings.tolerance or n_steps >= settings.max_steps:
+        relative, token_error = abs(delta) / scale, quadrature.token_change(scores, coarse, settings.abs_floor)
+        changes = np.abs(scores - coarse)
+        if relative <= settings.tolerance and token_error <= settings.tolerance:
             break
-        n_steps = next_steps(n_steps, relative, settings.tolerance, settings.max_steps)
-    grad_x, saliency = _gradient_companions(forward, layer, ids, target)
+        coarse = scores
+    grad_x, saliency = _companions(path)
     return AttributionResult(
         encoding=encoding,
         settings=settings,
         target=target,
-        scores=scores,
-        grad_x_input=grad_x,
-        saliency=saliency,
+        scores=_frozen(scores),
+        grad_x_input=_frozen(grad_x),
+        saliency=_frozen(saliency),
         f_input=f_x,
         f_baseline=f_b,
         convergence_delta=delta,
         relative_delta=relative,
-        n_steps=n_steps,
-        steps_tried=tuple(tried),
-        converged=relative <= settings.tolerance,
+        token_changes=_frozen(changes),
+        token_error=token_error,
+        n_steps=len(level.alphas),
+        steps_tried=sizes[: k + 1],
+        path_alphas=_frozen(prepass),
+        path_outputs=_frozen(outputs),
+        converged=relative <= settings.tolerance and token_error <= settings.tolerance,
         seconds=time.perf_counter() - start,
     )
 
 
-def first_steps(n_tokens: int) -> int:
-    """Where the first try starts: on the default model the midpoint rule certified at 8 steps up to
-    128 tokens, while longer inputs needed 12 (bench/attribution.py); a failed first try costs a retry."""
-    return 8 if n_tokens <= 128 else 12
+def integrate_at(
+    bundle: ModelBundle,
+    encoding: Encoding,
+    settings: IGSettings,
+    target: int,
+    alphas: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """IG scores [seq] at given points and weights, uncertified: for comparisons at identical settings."""
+    level = quadrature.Level(alphas=np.asarray(alphas, dtype=np.float64), weights=np.asarray(weights),
+                             keys=np.arange(len(alphas)))  # fmt: skip
+    with bundle.gate.hold():
+        path = _make_path(bundle, encoding, settings, target)
+        path.evaluate(level)
+        return path.integrate(level)
 
 
-def next_steps(n_steps: int, relative: float, tolerance: float, cap: int) -> int:
-    """Steps for the next try: the midpoint rule's error falls as 1/n², so scale n by about
-    sqrt(relative / tolerance) (with a 25% margin), rounded up to a power of two, at least doubling."""
-    needed = math.sqrt(relative / tolerance) * 1.25
-    factor: int = max(2, 2 ** math.ceil(math.log2(max(needed, 1.0))))
-    return min(n_steps * factor, cap)
-
-
-def _forward_func(
-    model: torch.nn.Module, layer: _TokenEmbedding, encoding: Encoding, output: Output
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    token_types = None if encoding.token_type_ids is None else torch.from_numpy(encoding.token_type_ids)[None]
-
-    def forward(input_ids: torch.Tensor) -> torch.Tensor:
-        extra = {} if token_types is None else {"token_type_ids": token_types.expand(input_ids.shape[0], -1)}
-        logits: torch.Tensor = model(inputs_embeds=layer(input_ids), **extra).logits  # (batch, labels)
-        return logits.softmax(-1) if output == "probability" else logits
-
-    return forward
-
-
-def _target(settings: IGSettings, outputs: torch.Tensor, labels: tuple[str, ...]) -> int:
-    if settings.target is None:
-        return int(outputs.argmax())
-    if not 0 <= settings.target < len(labels):
-        raise AttributionError(
-            f"Class {settings.target} does not exist; this model's classes are 0 to {len(labels) - 1} "
-            f"({', '.join(labels)})."
-        )
-    return settings.target
-
-
-def _gradient_companions(
-    forward: Callable[[torch.Tensor], torch.Tensor], layer: _TokenEmbedding, ids: torch.Tensor, target: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient × input and gradient-norm saliency from one backward pass (Captum, on the same layer)."""
-    grads = LayerGradientXActivation(forward, layer, multiply_by_inputs=False).attribute(ids, target=target)
+def _make_path(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, target: int) -> _Path:
+    layer = _TokenEmbedding(bundle.hooked_model.get_input_embeddings())  # type: ignore[arg-type]
+    ids = torch.from_numpy(encoding.input_ids)[None]  # (1, seq)
+    base = torch.from_numpy(baseline_ids(bundle, encoding, settings.baseline))[None]  # (1, seq)
     with torch.no_grad():
-        embeds = layer(ids)  # (1, seq, emb)
-    grad_x = (grads * embeds)[0].sum(-1).double().numpy()
-    saliency = grads[0].norm(dim=-1).double().numpy()
+        x, b = layer(ids), layer(base)  # (1, seq, emb) each
+    types = None if encoding.token_type_ids is None else torch.from_numpy(encoding.token_type_ids)[None]
+    return _Path(bundle.hooked_model, x, b, types, target, settings.output, grads={})
+
+
+def _companions(path: _Path) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient × input and gradient-norm saliency, from the gradient at α = 1 (a point of every level)."""
+    grad = path.grad_at_input
+    assert grad is not None  # Clenshaw–Curtis levels include α = 1
+    grad_x = (grad * path.x[0]).sum(-1).double().numpy()  # (seq,)
+    saliency = grad.norm(dim=-1).double().numpy()  # (seq,)
     return grad_x, saliency
+
+
+def _target(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, logits: np.ndarray | None) -> int:
+    labels = bundle.info.labels
+    if settings.target is not None:
+        if settings.target >= len(labels):
+            raise AttributionError(
+                f"Class {settings.target} does not exist; this model's classes are 0 to {len(labels) - 1} "
+                f"({', '.join(labels)})."
+            )
+        return settings.target
+    if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
+        from explain.methods.prediction import predict_logits
+
+        logits = predict_logits(bundle, encoding)
+    return int(np.argmax(logits))
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    out = np.ascontiguousarray(values, dtype=np.float64)
+    out.setflags(write=False)  # results are cached and shared between sessions
+    return out
 
 
 def word_scores(scores: np.ndarray, encoding: Encoding) -> tuple[tuple[str, ...], np.ndarray]:

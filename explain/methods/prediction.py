@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explain.errors import InputError
-from explain.inputs import MAX_CHARS, clean_text
+from explain.inputs import MAX_CHARS, Encoding, clean_text
 from explain.methods.attribution import AttributionError
 from explain.models.loading import ModelBundle
 
@@ -35,6 +35,19 @@ class EvaluationResult:
     total: int
     per_label: dict[str, dict[str, int]]  # label -> {"total": n, "correct": k}
     confusion: np.ndarray  # [labels, labels] int64, rows = true label, columns = predicted
+
+
+def predict_logits(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
+    """The logits [labels] of one prepared input, from the shared eager model: the prediction as the
+    Attention page and ``predict`` show it (the sdpa twin can differ in the last bits on a near-tie)."""
+    if not bundle.info.has_classifier:
+        raise AttributionError(f"'{bundle.info.source}' has no classification head, so it cannot predict.")
+    inputs = {"input_ids": torch.from_numpy(encoding.input_ids)[None]}
+    if encoding.token_type_ids is not None:
+        inputs["token_type_ids"] = torch.from_numpy(encoding.token_type_ids)[None]
+    with torch.no_grad():
+        logits: np.ndarray = bundle.model(**inputs).logits[0].double().numpy()  # (labels,)
+    return logits
 
 
 def predict_proba(
