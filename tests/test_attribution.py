@@ -51,7 +51,9 @@ def _baseline(bundle: ModelBundle) -> Baseline:
 
 
 def test_certified_result_is_within_its_certificate_of_the_converged_answer(classifier_bundle: ModelBundle) -> None:
-    result = attribute(classifier_bundle, prepare_input(classifier_bundle, TEXT), IGSettings(baseline=_baseline(classifier_bundle)))
+    result = attribute(
+        classifier_bundle, prepare_input(classifier_bundle, TEXT), IGSettings(baseline=_baseline(classifier_bundle))
+    )
     assert result.converged and result.relative_delta <= 0.01 and result.token_error <= 0.01
     reference = captum_reference(classifier_bundle, TEXT, result.target)
     gap = result.f_input - result.f_baseline

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -35,7 +37,7 @@ def test_ladder_doubles_intervals_up_to_the_cap() -> None:
 def test_levels_are_nested_so_no_point_is_evaluated_twice() -> None:
     warp = Q.warp_from_outputs(np.linspace(0, 1, 5), np.array([0.0, 0.1, 2.0, 2.2, 2.3]))
     levels = Q.levels(warp, (7, 13, 25))
-    for coarse, fine in zip(levels, levels[1:], strict=False):
+    for coarse, fine in itertools.pairwise(levels):
         place = {int(k): a for k, a in zip(fine.keys, fine.alphas, strict=True)}
         for k, a in zip(coarse.keys, coarse.alphas, strict=True):
             assert place[int(k)] == a  # the same point, bit for bit
