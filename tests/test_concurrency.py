@@ -158,7 +158,7 @@ def test_attributions_from_many_sessions_equal_serial_and_spare_attention(model_
     if not folder.exists():
         build_tiny("bert", folder, classifier=True, head_scale=5.0)
     bundle = bundle_from(folder)
-    settings = IGSettings(n_steps=8, max_steps=8)
+    settings = IGSettings(n_steps=9, max_steps=9)  # odd: a nested grid
     serial_ig = {t: attribute(bundle, prepare_input(bundle, t), settings).scores for t in TEXTS}
     serial_attn = {t: run_attention(bundle, prepare_input(bundle, t)).weights for t in TEXTS}
     jobs = [(kind, t) for _ in range(4) for t in TEXTS for kind in ("ig", "attn")]
