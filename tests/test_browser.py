@@ -112,7 +112,7 @@ def test_exported_html_opens_offline_and_runs_no_script(chromium: Any, payload_m
     result = run_attention(bundle, enc)
     att = views.attention_exports(bundle, result, attention_view(result, hide_special=False, merge_words=True),
                                   views.AttentionChoice(merge_words=True))  # fmt: skip
-    ig = views.attribution_exports(bundle, attribute(bundle, enc, IGSettings(n_steps=8)), words=True)
+    ig = views.attribution_exports(bundle, attribute(bundle, enc, IGSettings(n_steps=9)), words=True)
     pages = {
         "heatmap.html": views.figure_bytes(att.figures[0], "html", 1, att.provenance.caption()),
         "head-view.html": views.figure_bytes(att.figures[4], "html", 1, ""),
