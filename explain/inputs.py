@@ -137,38 +137,44 @@ def _typed_specials(bundle: ModelBundle, text: str, text_b: str | None) -> list[
 
 
 def _unreadable(bundle: ModelBundle, full: BatchEncoding, texts: tuple[str, str]) -> list[str]:
-    """Notices naming what the model cannot read, found through the tokenizer's offsets: the spans it
-    encodes as the unknown token, and the characters no token covers or its normaliser removes."""
-    tok = bundle.tokenizer
-    unk = tok.unk_token_id
-    unknown: dict[str, None] = {}  # insertion-ordered set
-    covered = [np.zeros(len(t), dtype=bool) for t in texts]
-    for (start, end), seq, token_id in zip(full["offset_mapping"], full.sequence_ids(), full["input_ids"], strict=True):
-        if seq is None:
-            continue
-        covered[seq][start:end] = True
-        if unk is not None and token_id == unk and end > start:
-            unknown[texts[seq][start:end]] = None
-    # A normaliser may remove a character inside a token's span (WordPiece drops "ab\u200bcd" to "abcd"
-    # yet the offsets of "abc" run over the zero-width space), so each distinct character is asked too.
-    normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)
-    removed = {ch for ch in set("".join(texts)) if normalizer is not None and normalizer.normalize_str(ch) == ""}
-    dropped: dict[str, None] = {}
-    for seq, text in enumerate(texts):
-        for i, ch in enumerate(text):
-            if not ch.isspace() and (not covered[seq][i] or ch in removed):
-                dropped[ch] = None
+    """Notices naming what the model cannot read: words it sees as its unknown token, characters it drops."""
+    unknown, dropped = _unread(bundle, full, texts)
     notices = []
     if unknown:
         notices.append(
-            f"This model reads {_listing([_shown(w) for w in unknown])} as its unknown token {tok.unk_token}: "
-            "they are not in its vocabulary, so their meaning is lost to it."
+            f"This model reads {_listing([_shown(w) for w in unknown])} as its unknown token "
+            f"{bundle.tokenizer.unk_token}: they are not in its vocabulary, so their meaning is lost to it."
         )
     if dropped:
         notices.append(
             f"The tokenizer drops {_listing([_shown(c) for c in dropped], 'character')}: the model never sees them."
         )
     return notices
+
+
+def _unread(bundle: ModelBundle, full: BatchEncoding, texts: tuple[str, str]) -> tuple[list[str], list[str]]:
+    """Through the tokenizer's offsets, the distinct spans it encodes as the unknown token and the distinct
+    characters that no token covers or that its normaliser removes, in text order."""
+    tok = bundle.tokenizer
+    unknown: dict[str, None] = {}  # insertion-ordered sets
+    covered = [np.zeros(len(t), dtype=bool) for t in texts]
+    for (start, end), seq, token_id in zip(full["offset_mapping"], full.sequence_ids(), full["input_ids"], strict=True):
+        if seq is None:
+            continue
+        covered[seq][start:end] = True
+        if token_id == tok.unk_token_id and end > start:
+            unknown[texts[seq][start:end]] = None
+    # A normaliser may remove a character inside a token's span (WordPiece reads "ab\u200bcd" as "abcd",
+    # and the offsets of "abc" run over the zero-width space), so each distinct character is asked too.
+    normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)
+    distinct = set("".join(texts))
+    removed = {ch for ch in distinct if normalizer.normalize_str(ch) == ""} if normalizer is not None else set()
+    dropped: dict[str, None] = {}
+    for seq, text in enumerate(texts):
+        for i, ch in enumerate(text):
+            if not ch.isspace() and (not covered[seq][i] or ch in removed):
+                dropped[ch] = None
+    return list(unknown), list(dropped)
 
 
 def _listing(items: list[str], noun: str = "word") -> str:
