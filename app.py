@@ -6,7 +6,6 @@ import ui
 
 st.set_page_config(page_title="Glimpse — attention and attributions for BERT models", page_icon="🔎", layout="wide")
 ui.start_timer()
-ui.keep_page_state()
 ui.sidebar()
 page = st.navigation(
     [

@@ -5,8 +5,10 @@ import streamlit as st
 import explain
 import ui
 import ui.export
+from explain.methods.attention import ROLLOUT_KNOBS
 from explain.views import exports as views
 from explain.views import figures
+from ui import widgets
 
 st.title("Attention")
 cur = ui.current()
@@ -22,97 +24,74 @@ st.caption(
     "(the one attending); its weights over the **key** tokens (columns) sum to 1."
 )
 left, right = st.columns(2)
-merge = left.toggle(
-    "Merge word pieces into words",
-    key="attention.merge",
-    help="Words are the runs of characters between spaces, as you typed them. Attention *to* a word is the "
-    "sum over its pieces (columns added); attention *from* a word is the mean of its pieces' rows. "
-    "Rows still sum to 1.",
-)
-hide = right.toggle(
-    "Hide [CLS]/[SEP] and renormalise",
-    key="attention.hide",
-    help="Special tokens often absorb most attention. This drops their rows and columns and rescales each "
-    "remaining row to sum to 1.",
-)
-flags = f"h{int(hide)}m{int(merge)}"
-view = ui.attention_view(cur.key, cur.result, hide, merge)
+with left:
+    merge = widgets.kept(
+        st.toggle, "attention.merge", False, label="Merge word pieces into words",
+        help="Words are the runs of characters between spaces, as you typed them. Attention *to* a word is the "
+        "sum over its pieces (columns added); attention *from* a word is the mean of its pieces' rows. "
+        "Rows still sum to 1.",
+    )  # fmt: skip
+with right:
+    hide = widgets.kept(
+        st.toggle, "attention.hide", False, label="Hide [CLS]/[SEP] and renormalise",
+        help="Special tokens often absorb most attention. This drops their rows and columns and rescales each "
+        "remaining row to sum to 1.",
+    )  # fmt: skip
+view = ui.attention_view(cur, hide, merge)
 
 viz_col, head_col = st.columns(2, gap="large")
 with viz_col:
     st.subheader("bertviz")
-    shown_layers = ui.bertviz_section(cur, view, flags)
-
-
-def per_head() -> None:
+    shown_layers = ui.bertviz_section(cur, view, hide, merge)
+with head_col:
     st.subheader("Per-head heatmap")
     c1, c2 = st.columns(2)
-    layer = c1.selectbox("Layer", range(info.num_layers), key="attention.layer", help="0 = closest to the input.")
-    head = c2.selectbox("Head", range(info.num_heads), key="attention.head")
+    with c1:
+        layer = widgets.kept(
+            st.selectbox,
+            "attention.layer",
+            0,
+            valid=lambda v: v in range(info.num_layers),
+            label="Layer",
+            options=range(info.num_layers),
+            help="0 is closest to the input.",
+        )
+    with c2:
+        head = widgets.kept(st.selectbox, "attention.head", 0, valid=lambda v: v in range(info.num_heads),
+                            label="Head", options=range(info.num_heads))  # fmt: skip
+    st.plotly_chart(figures.attention_heatmap(view.weights[layer, head], view.labels, f"Layer {layer}, head {head}"),
+                    key="attention.head_fig")  # fmt: skip
     st.plotly_chart(
-        figures.attention_heatmap(view.weights[layer, head], view.labels, f"Layer {layer}, head {head}"),
-        key="attention.head_fig",
-    )
-    st.plotly_chart(
-        figures.attention_heatmap(
-            explain.head_average(view.weights[layer : layer + 1])[0],
-            view.labels,
-            f"Layer {layer}, mean of its {info.num_heads} heads",
-        ),
+        figures.attention_heatmap(explain.head_average(view.weights[layer : layer + 1])[0], view.labels,
+                                  f"Layer {layer}, mean of its {info.num_heads} heads"),
         key="attention.avg_fig",
-    )
-    st.caption(
-        "Hover a cell for the exact weight. Below it: the layer's heads averaged, a summary of what the layer does."
-    )
+    )  # fmt: skip
+    st.caption("Hover a cell for the exact weight. Below it: the layer's heads averaged, what the layer does overall.")
 
-
-with head_col:
-    per_head()
 st.subheader("Layer × head grid")
 st.caption(
     "One thumbnail per head: rows are layers (top = first), columns are heads. Values are rounded to whole "
     "percents here; the per-head heatmap above has exact values. Long inputs are shown in blocks (max)."
 )
-st.plotly_chart(ui.head_grid(f"{cur.key}|{flags}", view), key="attention.grid")
+st.plotly_chart(ui.head_grid(cur, view, hide, merge), key="attention.grid")
 
-
-def rollout_section() -> None:
-    st.subheader("Attention rollout")
-    c1, c2 = st.columns(2)
-    st.session_state.setdefault("attention.residual", 0.5)  # default via state: kept across page switches
-    residual = c1.slider(
-        "Residual weight",
-        0.0,
-        1.0,
-        step=0.05,
-        key="attention.residual",
-        help="Weight of the identity mixed into each layer's attention for the skip connection "
-        "(0.5 in Abnar & Zuidema 2020).",
-    )
-    fusion = c2.selectbox(
-        "Head fusion",
-        [f.value for f in explain.HeadFusion],
-        key="attention.fusion",
-        help="How a layer's heads are combined before rolling out: mean, max or min.",
-    )
-    joint = ui.rollout(cur.key, cur.result, residual, fusion)
-    labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=hide, merge_words=merge)
-    st.plotly_chart(
-        figures.relevance_bars(labels, values, "How much the first token ([CLS]) draws from each input"),
-        key="attention.rollout_fig",
-    )
-    st.caption(
-        "Rollout multiplies the layers' attention (each mixed with the identity for the residual stream) "
-        "to estimate how much each input token flows into the top [CLS] representation, which a "
-        "classifier reads. It is a heuristic of information flow, not an explanation of the prediction."
-    )
-
-
-rollout_section()
-choice = views.AttentionChoice(
-    layer=st.session_state.get("attention.layer", 0), head=st.session_state.get("attention.head", 0),
-    residual=st.session_state.get("attention.residual", 0.5), hide_special=hide, merge_words=merge,
-    fusion=explain.HeadFusion(st.session_state.get("attention.fusion", "mean")), bertviz_layers=shown_layers,
-)  # fmt: skip
+st.subheader("Attention rollout")
+c1, c2 = st.columns(2)
+with c1:
+    residual = widgets.kept(st.slider, "attention.residual", ROLLOUT_KNOBS[0].default, label=ROLLOUT_KNOBS[0].label,
+                            min_value=0.0, max_value=1.0, step=0.05, help=ROLLOUT_KNOBS[0].help)  # fmt: skip
+with c2:
+    fusion = widgets.knob_choice(ROLLOUT_KNOBS[1], "attention.fusion")
+labels, values = explain.rollout_relevance(ui.rollout(cur, residual, fusion), cur.result.encoding, hide_special=hide,
+                                           merge_words=merge)  # fmt: skip
+st.plotly_chart(figures.relevance_bars(labels, values, "How much the first token ([CLS]) draws from each input"),
+                key="attention.rollout_fig")  # fmt: skip
+st.caption(
+    "Rollout multiplies the layers' attention (each mixed with the identity for the residual stream) to estimate "
+    "how much each input token flows into the top [CLS] representation, which a classifier reads. It is a "
+    "heuristic of information flow, not an explanation of the prediction."
+)
+choice = views.AttentionChoice(layer=layer, head=head, residual=residual, hide_special=hide, merge_words=merge,
+                               fusion=explain.HeadFusion(fusion), bertviz_layers=shown_layers)  # fmt: skip
 ui.export.export_panel("attention", views.attention_exports(cur.bundle, cur.result, view, choice))
 ui.footer()

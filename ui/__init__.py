@@ -1,6 +1,8 @@
 """The Streamlit layer shared by the pages (pages -> ui -> explain).
 
-- ``ui.state``: cached models and results, the last good result, timing;
+- ``ui.cache``: the process-wide caches (models by count, results by bytes);
+- ``ui.widgets``: controls whose values survive page switches, built from declared knobs;
+- ``ui.state``: the current result, the last good one, timing, derived views;
 - ``ui.sidebar``: the model picker, text inputs and examples;
 - ``ui.panels``: prediction, bertviz, attribution evidence and other shared panels;
 - ``ui.export``: the export panels.
@@ -23,7 +25,6 @@ from ui.state import (
     attribution,
     current,
     head_grid,
-    keep_page_state,
     load_bundle,
     rollout,
     start_timer,
@@ -41,7 +42,6 @@ __all__ = [
     "current",
     "footer",
     "head_grid",
-    "keep_page_state",
     "load_bundle",
     "model_info",
     "model_info_download",

@@ -10,6 +10,7 @@ import explain
 from explain.methods.attribution import BASELINE_HELP
 from explain.views.bertviz import ViewKind, layers_within_budget, payload_bytes
 from explain.views.highlight import highlight_html
+from ui import widgets
 from ui.state import Current, bertviz, md, rollout, server_seconds
 
 
@@ -18,23 +19,17 @@ def notices(encoding: explain.Encoding) -> None:
         st.info(md(notice))
 
 
-def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> tuple[int, ...]:
+def bertviz_section(cur: Current, view: explain.AttentionView, hide: bool, merge: bool) -> tuple[int, ...]:
     """bertviz head/model view, restricted to the layers that fit the payload budget; returns those layers."""
     info = cur.bundle.info
     n = len(view.labels)
-    kind: ViewKind = (
-        "model"
-        if st.radio(
-            "bertviz view",
-            ["Head view", "Model view"],
-            horizontal=True,
-            key="attention.bertviz_kind",
-            help="Head view: lines from each token (left) to the tokens it attends to (right), one colour per "
-            "head; hover a token to isolate it. Model view: one thumbnail per layer (row) and head (column).",
-        )
-        == "Model view"
-        else "head"
-    )
+    choice = widgets.kept(
+        st.radio, "attention.bertviz_kind", "Head view", label="bertviz view", options=["Head view", "Model view"],
+        horizontal=True,
+        help="Head view: lines from each token (left) to the tokens it attends to (right), one colour per "
+        "head; hover a token to isolate it. Model view: one thumbnail per layer (row) and head (column).",
+    )  # fmt: skip
+    kind: ViewKind = "model" if choice == "Model view" else "head"
     layers = layers_within_budget(n, info.num_layers, info.num_heads, selected=0)
     full_mb = payload_bytes(n, info.num_layers, info.num_heads) / 1e6
     if not layers:
@@ -45,22 +40,17 @@ def bertviz_section(cur: Current, view: explain.AttentionView, flags: str) -> tu
         return ()
     if len(layers) < info.num_layers:
         top = info.num_layers - len(layers)
-        if st.session_state.get("attention.bv_first", 0) > top:  # a shorter text fits more layers
-            st.session_state["attention.bv_first"] = top
-        first = st.slider(
-            "bertviz layers from",
-            0,
-            top,
-            key="attention.bv_first",
-            help="Long inputs show only some layers in bertviz, to keep the page light.",
-        )
+        first = widgets.kept(
+            st.slider, "attention.bv_first", 0, valid=lambda v: 0 <= v <= top, label="bertviz layers from",
+            min_value=0, max_value=top, help="Long inputs show only some layers in bertviz, to keep the page light.",
+        )  # fmt: skip
         layers = tuple(range(first, first + len(layers)))
         st.info(
             f"At {n} positions all layers would ship {full_mb:.0f} MB; bertviz shows layers "
             f"{layers[0]}–{layers[-1]}. The Plotly views below cover every layer."
         )
-    header = f"{info.source} · {'words' if 'm1' in flags else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
-    html = bertviz(f"{cur.key}|{flags}", view, kind, layers, header)
+    header = f"{info.source} · {'words' if merge else 'tokens'} · labels: {', '.join(info.labels) or 'none'}"
+    html = bertviz(cur, view, (hide, merge), kind, layers, header)
     st.iframe(html, height=_bertviz_height(kind, n, len(layers), info.num_heads))
     return layers
 
@@ -121,41 +111,56 @@ def attribution_summary(result: explain.AttributionResult, info: explain.ModelIn
     """The numbers that say whether the attribution can be trusted, beside the result."""
     s = result.settings
     what = md(f"{s.output} of '{info.labels[result.target]}'")
-    cols = st.columns(5)
+    cols = st.columns(6)
     cols[0].metric("f(input)", f"{result.f_input:+.4f}", help=f"The {what} at the input.")
     cols[1].metric("f(baseline)", f"{result.f_baseline:+.4f}", help=f"The {what} at the baseline.")
     cols[2].metric(
         "Completeness gap δ",
         f"{result.convergence_delta:+.2e}",
         help="δ = Σ attributions − (f(input) − f(baseline)). IG's attributions add up to the output difference "
-        "exactly in the limit; δ measures how far this numerical integration is from that.",
+        "exactly in the limit; δ measures how far this numerical integration is from that, for the sum.",
     )
     cols[3].metric(
         "Relative |δ|",
         f"{result.relative_delta:.2%}",
         help=f"|δ| / max(|f(input) − f(baseline)|, {s.abs_floor}). Accepted at ≤ {s.tolerance:.1%}.",
     )
-    cols[4].metric("Steps", result.n_steps, help=f"{s.method} quadrature points; tried {list(result.steps_tried)}.")
-    st.caption(
-        f"Integrated gradients of the {what}, baseline: {BASELINE_HELP[s.baseline]}; "
-        f"Captum LayerIntegratedGradients on the word embeddings (positions and segments held at the input's "
-        f"values). Computed in {result.seconds:.2f} s."
+    cols[4].metric(
+        "Per-token change",
+        f"{result.token_error:.2%}",
+        help="The largest change of any token's score between the last two levels of the nested schedule "
+        f"({' and '.join(map(str, result.steps_tried[-2:]))} points), relative to the largest |score|. δ only checks "
+        f"the sum; this checks every token. Accepted at ≤ {s.tolerance:.1%}; the accepted level is finer, so its "
+        "own error is smaller still.",
     )
-    if len(result.steps_tried) > 1 and result.converged:
+    cols[5].metric(
+        "Steps",
+        result.n_steps,
+        help=f"Gradient evaluations on the path (levels tried: {', '.join(map(str, result.steps_tried))}; each "
+        f"keeps the previous one's points), after {result.forward_points} forward-only passes that place them "
+        "where the output changes.",
+    )
+    st.caption(
+        f"Integrated gradients of the {what}, baseline: {BASELINE_HELP[s.baseline]}; on the word embeddings "
+        f"(positions and segments held at the input's values), nested Clenshaw–Curtis points on a warped path, "
+        f"checked against Captum in the test suite. Computed in {result.seconds:.2f} s."
+    )
+    if len(result.steps_tried) > 2 and result.converged:
         st.info(
-            f"Steps were raised automatically ({' → '.join(map(str, result.steps_tried))}) until the relative "
-            f"gap fell under {s.tolerance:.1%}."
+            f"Steps were raised automatically ({' → '.join(map(str, result.steps_tried[1:]))}) until both checks "
+            f"fell under {s.tolerance:.1%}."
         )
     if not result.converged:
         st.warning(
-            f"The gap is still {result.relative_delta:.2%} at the cap of {s.max_steps} steps (tolerance "
-            f"{s.tolerance:.1%}). Treat small scores with care, or raise the step cap under 'Accuracy'."
+            f"At the cap of {s.max_steps} steps the relative gap is {result.relative_delta:.2%} and the per-token "
+            f"change {result.token_error:.2%} (tolerance {s.tolerance:.1%}). Treat small scores with care, or "
+            "raise the step cap under 'Accuracy'."
         )
 
 
 def rollout_tokens(cur: Current, words: bool) -> None:
     """Attention's view of the same text (rollout from [CLS]), shown at once while IG computes."""
-    joint = rollout(cur.key, cur.result)
+    joint = rollout(cur)
     labels, values = explain.rollout_relevance(joint, cur.result.encoding, hide_special=True, merge_words=words)
     st.markdown("**Attention rollout** (what [CLS] draws from, specials hidden; instant)")
     st.html(highlight_html(labels, values, what="rollout share", signed=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import explain
+from ui import widgets
 from ui.state import K as _K
 from ui.state import active_source, bundle_or_none, load_bundle, md, policy
 
@@ -32,9 +33,11 @@ def _model_picker() -> None:
     allowed = policy().allowed
     with st.expander("Model", expanded=False):
         st.caption(f"Loaded: {md(active_source().label)}")
-        ref = st.text_input(
-            "Load another model",
-            key=_K + "model_ref",
+        ref = widgets.kept(
+            st.text_input,
+            _K + "model_ref",
+            "",
+            label="Load another model",
             placeholder="/path/to/folder or org/model-id",
             help="A Hugging Face BERT-family checkpoint: an absolute folder path (from save_pretrained) "
             "or a hub id (needs network). Empty = the embedded default model. "
@@ -52,25 +55,21 @@ def _model_picker() -> None:
 
 
 def _set_example(text: str, text_b: str | None) -> None:
-    st.session_state[_K + "text"] = text
-    st.session_state[_K + "pair"] = text_b is not None
+    widgets.put(_K + "text", text)
+    widgets.put(_K + "pair", text_b is not None)
     if text_b is not None:
-        st.session_state[_K + "text_b"] = text_b
+        widgets.put(_K + "text_b", text_b)
 
 
 def _text_inputs() -> None:
-    if _K + "text" not in st.session_state:
-        # ?text=... pre-fills the box, so a link can share a sentence
-        st.session_state[_K + "text"] = st.query_params.get("text", EXAMPLES[0])
-    st.text_area(
-        "Text (sentence A)",
-        key=_K + "text",
-        height=110,
-        help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.",
-    )
-    pair = st.toggle("Sentence pair", key=_K + "pair", help="Add a sentence B; the model sees [CLS] A [SEP] B [SEP].")
+    # ?text=...&text_b=... pre-fill the boxes, so a link can share a sentence (or a pair)
+    link_b = st.query_params.get("text_b")
+    widgets.kept(st.text_area, _K + "text", st.query_params.get("text", EXAMPLES[0]), label="Text (sentence A)",
+                 height=110, help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.")  # fmt: skip
+    pair = widgets.kept(st.toggle, _K + "pair", link_b is not None, label="Sentence pair",
+                        help="Add a sentence B; the model sees [CLS] A [SEP] B [SEP].")  # fmt: skip
     if pair:
-        st.text_area("Sentence B", key=_K + "text_b", height=80)
+        widgets.kept(st.text_area, _K + "text_b", link_b or "", label="Sentence B", height=80)
     st.caption("Examples")
     for i, example in enumerate(EXAMPLES):
         st.button(example, key=f"{_K}example{i}", on_click=_set_example, args=(example, None), width="stretch")

@@ -1,15 +1,15 @@
-"""Session and process state: cached models and results, the last good result, timing.
+"""Session state: the current result, the last good one, timing; derived views through the shared caches.
 
-Models and results live in ``st.cache_resource`` (shared by every session, never mutated); a session
-keeps only its last good result, so a failure shows a message and the previous views stay on screen.
+Models and results live in ``ui.cache`` (shared by every session, read-only, bounded by bytes); a
+session keeps only its last good result, so a failure shows a message and the previous views stay on
+screen. Cache keys are frozen objects (the model source, the text, the settings), never strings that
+each caller composes.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +19,7 @@ import streamlit as st
 import explain
 from explain.views import figures
 from explain.views.bertviz import ViewKind, bertviz_html
+from ui import cache, widgets
 
 K = "glimpse."  # session-state prefix of the shared sidebar
 # CommonMark lets a backslash escape any ASCII punctuation, and every Markdown construct but two starts with one.
@@ -36,7 +37,13 @@ def md(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", _FOUND_IN_TEXT.sub(_WORD_JOINER, text))
 
 
-SIDEBAR_INPUTS = (K + "text", K + "text_b", K + "pair", K + "model_ref")  # not buttons: those cannot be set
+@dataclass(frozen=True)
+class InputKey:
+    """What an attention result depends on: the model and the text(s)."""
+
+    source: explain.ModelSource
+    text: str
+    text_b: str | None
 
 
 @dataclass(frozen=True)
@@ -45,66 +52,53 @@ class Current:
 
     bundle: explain.ModelBundle
     result: explain.AttentionResult
-    key: str  # identifies (model, text) for caches of derived figures
+    key: InputKey
 
 
-@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
 def load_bundle(kind: str, ref: str) -> explain.ModelBundle:
-    return explain.load_bundle(explain.ModelSource(explain.SourceKind(kind), ref))
+    """The model for a source, from the process-wide registry (loaded once per server)."""
+    source = explain.ModelSource(explain.SourceKind(kind), ref)
+    if source in cache.models().loaded():
+        return cache.models().get(source)
+    with st.spinner("Loading the model (once per server)…"):
+        return cache.models().get(source)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _attention(key: str, _bundle: explain.ModelBundle, text: str, text_b: str | None) -> explain.AttentionResult:
-    encoding = explain.prepare_input(_bundle, text, text_b)
-    return explain.run_attention(_bundle, encoding)
+def _attention(key: InputKey, bundle: explain.ModelBundle) -> explain.AttentionResult:
+    def compute() -> explain.AttentionResult:
+        return explain.run_attention(bundle, explain.prepare_input(bundle, key.text, key.text_b))
+
+    return cache.cached(("attention", key), compute)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def attention_view(key: str, _result: explain.AttentionResult, hide: bool, merge: bool) -> explain.AttentionView:
-    return explain.attention_view(_result, hide_special=hide, merge_words=merge)
+def attention_view(cur: Current, hide: bool, merge: bool) -> explain.AttentionView:
+    return cache.cached(("view", cur.key, hide, merge),
+                        lambda: explain.attention_view(cur.result, hide_special=hide, merge_words=merge))  # fmt: skip
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def rollout(key: str, _result: explain.AttentionResult, residual: float = 0.5, fusion: str = "mean") -> np.ndarray:
-    """Attention rollout of a cached result: (n, n), computed once per (text, residual, fusion)."""
-    return explain.rollout(_result.weights, residual, explain.HeadFusion(fusion))
+def rollout(cur: Current, residual: float = 0.5, fusion: str = "mean") -> np.ndarray:
+    """Attention rollout of the current result: (n, n), computed once per (text, residual, fusion)."""
+    return cache.cached(("rollout", cur.key, residual, fusion),
+                        lambda: explain.rollout(cur.result.weights, residual, explain.HeadFusion(fusion)))  # fmt: skip
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def head_grid(key: str, _view: explain.AttentionView) -> go.Figure:
-    return figures.head_grid(_view.weights)
+def head_grid(cur: Current, view: explain.AttentionView, hide: bool, merge: bool) -> go.Figure:
+    return cache.cached(("grid", cur.key, hide, merge), lambda: figures.head_grid(view.weights))
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def bertviz(key: str, _view: explain.AttentionView, kind: ViewKind, layers: tuple[int, ...], header: str) -> str:
-    return bertviz_html(
-        kind, _view.weights, _view.labels, sentence_b_start=_view.sentence_b_start, layers=layers, header=header
-    )
+def bertviz(
+    cur: Current, view: explain.AttentionView, flags: tuple[bool, bool], kind: ViewKind, layers: tuple[int, ...],
+    header: str,
+) -> str:  # fmt: skip
+    def build() -> str:
+        return bertviz_html(kind, view.weights, view.labels, sentence_b_start=view.sentence_b_start, layers=layers,
+                            header=header)  # fmt: skip
+
+    return cache.cached(("bertviz", cur.key, flags, kind, layers, header), build)
 
 
 def start_timer() -> None:
     st.session_state[K + "t0"] = time.perf_counter()
-
-
-def keep_page_state(prefixes: tuple[str, ...] = ("attention.", "attribution.")) -> None:
-    """Keep page widgets' values across page switches.
-
-    Streamlit forgets the state of widgets that a run does not draw, so leaving a page would reset its
-    pickers. Each run first copies the page widgets' values aside, then restores the missing ones.
-    """
-    saved: dict[str, object] = dict(st.session_state.get(K + "saved_widgets", {}))
-    for key in list(st.session_state.keys()):
-        if isinstance(key, str) and key.startswith(prefixes):
-            saved[key] = st.session_state[key]
-    st.session_state[K + "saved_widgets"] = saved
-    for key, value in saved.items():
-        if key not in st.session_state:
-            st.session_state[key] = value
-    # The sidebar's widgets are drawn on every page, but a widget's identity includes the page, so after a
-    # page switch a new widget would start empty: re-assigning the value makes it the new widget's value.
-    for key in SIDEBAR_INPUTS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
 
 
 def server_seconds() -> float:
@@ -131,17 +125,22 @@ def bundle_or_none() -> explain.ModelBundle | None:
         return None
 
 
+def sidebar_texts() -> tuple[str, str | None]:
+    """Sentence A and, in pair mode, sentence B, as the sidebar holds them (on any page)."""
+    text = widgets.value(K + "text", "")
+    return text, (widgets.value(K + "text_b", "") if widgets.value(K + "pair", False) else None)
+
+
 def current() -> Current | None:
     """The result for the sidebar's text, or the last good one (with the error shown), or None."""
     bundle = bundle_or_none()
     if bundle is None:
         return None
-    text = st.session_state.get(K + "text", "")
-    text_b = st.session_state.get(K + "text_b", "") if st.session_state.get(K + "pair") else None
-    key = repr((bundle.source.kind.value, bundle.source.ref, text, text_b))  # unambiguous, unlike joined strings
+    text, text_b = sidebar_texts()
+    key = InputKey(bundle.source, text, text_b)
     try:
         with st.spinner("Running the model…"):
-            result = _attention(key, bundle, text, text_b)
+            result = _attention(key, bundle)
     except explain.GlimpseError as exc:
         st.error(md(str(exc)))
         last = st.session_state.get(K + "last_good")
@@ -155,36 +154,9 @@ def current() -> Current | None:
     return good
 
 
-class _LRU:
-    """A small thread-safe LRU of finished results, shared by all sessions (values are read-only)."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[object, ...], object] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> object | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key: tuple[object, ...], value: object) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-@st.cache_resource
-def _attribution_cache() -> _LRU:
-    return _LRU(32)
-
-
 def _attribution(cur: Current, settings: explain.IGSettings) -> explain.AttributionResult:
-    cache = _attribution_cache()
-    key = (cur.key, settings)
-    hit = cache.get(key)
+    key = ("ig", cur.key, settings)
+    hit = cache.results().get(key)
     if isinstance(hit, explain.AttributionResult):
         return hit
     status = st.status("Integrated gradients…", expanded=False)
@@ -202,7 +174,7 @@ def _attribution(cur: Current, settings: explain.IGSettings) -> explain.Attribut
     except explain.GlimpseError:
         status.update(label="Integrated gradients failed", state="error")
         raise
-    cache.put(key, result)  # before any st.* call: a pending rerun raises there and must not lose the result
+    cache.results().put(key, result)  # before any st.* call: a pending rerun raises there and must not lose it
     status.update(label=f"Integrated gradients: done in {result.seconds:.2f} s", state="complete")
     return result
 
