@@ -150,3 +150,26 @@ def test_many_jobs_come_back_in_order_and_none_needs_no_browser(
     assert _png(png) and svg.lstrip().startswith(b"<svg") and pdf[:5] == b"%PDF-"
     assert png4[16:24] == (1200).to_bytes(4, "big") + (800).to_bytes(4, "big")  # IHDR: 4 x 300 by 4 x 200
     assert len(starts) == 1
+
+
+def test_a_tab_is_reloaded_every_few_figures_and_nothing_leaks_between_them(
+    monkeypatch: pytest.MonkeyPatch, starts: list[float]
+) -> None:
+    from kaleido._kaleido_tab._tab import _KaleidoTab
+
+    reloads = [0]
+    real = _KaleidoTab.reload
+
+    async def counting(self: _KaleidoTab) -> None:
+        reloads[0] += 1
+        await real(self)
+
+    monkeypatch.setattr(_KaleidoTab, "reload", counting)
+    monkeypatch.setattr(rendering, "TABS", 1)
+    monkeypatch.setattr(rendering, "RELOAD_EVERY", 3)
+    first = rendering.to_static(FIG, "png")
+    other = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]), layout={"title": {"text": "another"}})
+    images = rendering.render_many([(other, "svg", 1.0)] * 5 + [(other, "pdf", 1.0)] * 5 + [(FIG, "png", 2.0)])
+    assert reloads[0] == 12 // 3  # Kaleido alone reloads after each of the 12 figures
+    assert images[-1] == first  # the same figure gives the same file after eleven others on that tab
+    assert all(pdf[:5] == b"%PDF-" for pdf in images[5:10])  # the same PDF five times in a row on one tab
