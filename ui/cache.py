@@ -10,6 +10,7 @@ fills the same caches the pages read.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from collections import OrderedDict
@@ -75,6 +76,7 @@ class ByteCache:
 
     def put(self, key: Hashable, value: object) -> None:
         size = nbytes(value)
+        evicted = 0
         with self._lock:
             if key in self._items:
                 self.used -= self._items.pop(key)[1]
@@ -83,7 +85,11 @@ class ByteCache:
             self._items[key] = (value, size)
             self.used += size
             while self.used > self.budget:
-                self.used -= self._items.popitem(last=False)[1][1]
+                gone = self._items.popitem(last=False)[1][1]
+                self.used -= gone
+                evicted += gone
+        if evicted >= self.budget // 16:  # a big result left: free what only a full collection finds
+            gc.collect()
 
     def __len__(self) -> int:
         return len(self._items)

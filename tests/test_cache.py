@@ -1,0 +1,115 @@
+"""The shared caches: results bounded by bytes, models by count, one load per model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import explain
+from ui.cache import ByteCache, ModelRegistry, nbytes
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What scripts/run.sh sets for the server: large arrays go back to the system when freed.
+SERVER_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_ARENA_MAX": "2"}
+MB = 1024 * 1024
+
+
+def test_nbytes_counts_arrays_once_and_views_as_their_base() -> None:
+    a = np.zeros(1000, dtype=np.float64)  # 8,000 bytes
+    assert nbytes(a) == 8000
+    assert nbytes((a, a)) == 8000  # the same array twice
+    assert nbytes((a, a[:10])) == 8000  # a view holds its base's memory, counted once
+    assert nbytes("x" * 100) == 100
+
+
+def test_byte_cache_evicts_least_recently_used_to_stay_under_budget() -> None:
+    cache = ByteCache(budget=3 * MB)
+    for i in range(3):
+        cache.put(i, np.zeros(MB // 8))  # 1 MB each
+    assert len(cache) == 3 and cache.used == 3 * MB
+    cache.get(0)  # 0 is now the most recent
+    cache.put(3, np.zeros(MB // 8))
+    assert cache.get(1) is None and cache.get(0) is not None and cache.get(3) is not None
+    assert cache.used <= 3 * MB
+    cache.put("huge", np.zeros(4 * MB // 8))  # larger than the budget: returned, never kept
+    assert cache.get("huge") is None and cache.used <= 3 * MB
+
+
+def test_registry_keeps_at_most_its_limit_and_loads_each_model_once(
+    monkeypatch: pytest.MonkeyPatch, model_root: Path
+) -> None:
+    from tests.conftest import tiny_dir
+
+    loads: list[str] = []
+    real = explain.load_bundle
+
+    def slow_load(source: explain.ModelSource) -> explain.ModelBundle:
+        loads.append(source.ref)
+        time.sleep(0.2)  # sessions arrive while the first load runs
+        return real(source)
+
+    monkeypatch.setattr(explain, "load_bundle", slow_load)
+    registry = ModelRegistry(limit=2)
+    sources = [explain.ModelSource(explain.SourceKind.FOLDER, str(tiny_dir(model_root, f))) for f in ("bert", "electra")]
+    threads = [threading.Thread(target=registry.get, args=(sources[0],)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert loads == [sources[0].ref]  # four sessions, one load
+    registry.get(sources[1])
+    third = explain.ModelSource(explain.SourceKind.FOLDER, str(tiny_dir(model_root, "albert")))
+    registry.get(third)
+    assert registry.loaded() == [sources[1], third]  # the least recently used left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("budget_mb", "fits"), [(200, True), (5000, False)])
+def test_thirty_long_texts_stay_within_the_cache_budget(tmp_path: Path, budget_mb: int, fits: bool) -> None:
+    """Paste 30 distinct long texts into one session: memory grows by at most the budget (the model and the
+    libraries were resident before). With a budget too large to bind, the same pastes grow past it."""
+    script = tmp_path / "paste.py"
+    script.write_text(_PASTE_THIRTY, encoding="utf-8")
+    env = {**os.environ, **SERVER_ENV, "HF_HUB_OFFLINE": "1", "GLIMPSE_CACHE_MB": str(budget_mb),
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    out = subprocess.run([sys.executable, str(script)], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, check=True)  # fmt: skip
+    baseline_mb, final_mb, used_mb = (float(v) for v in out.stdout.split()[-3:])
+    assert (final_mb - baseline_mb <= 200) is fits, (baseline_mb, final_mb, used_mb)
+    assert (used_mb <= 200) is fits
+
+
+_PASTE_THIRTY = """
+import os
+from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+from ui import cache
+
+original = PagesManager.__init__
+def init(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    PagesManager.uses_pages_directory = False
+PagesManager.__init__ = init
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+at = AppTest.from_file(os.path.join(os.getcwd(), "app.py"), default_timeout=120)
+at.session_state["glimpse.text"] = "warm up"
+at.run()
+at.text_area(key="glimpse.text").set_value(" ".join(f"w-1x{j}" for j in range(400))).run()  # one long page
+baseline = rss_mb()
+for i in range(30):  # ~500 tokens each, distinct
+    at.text_area(key="glimpse.text").set_value(" ".join(f"w{i}x{j}" for j in range(400))).run()
+    assert not at.exception, at.exception
+print(baseline, rss_mb(), cache.results().used / 2**20)
+"""
