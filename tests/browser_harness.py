@@ -43,17 +43,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """Run the app; yields its base URL and stops it afterwards."""
+def serve(env: dict[str, str] | None = None, timeout_s: float = 120, entry: str = "serve.py") -> Iterator[str]:
+    """Run the app as ``scripts/run.sh`` does (``serve.py``: headers, warm-up); yields its base URL, then stops it."""
     port = free_port()
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_ARENA_MAX": "2",
+                **(env or {})}  # fmt: skip
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(ROOT / entry),
             "--server.port",
             str(port),
             "--server.address",
