@@ -57,7 +57,8 @@ def test_registry_keeps_at_most_its_limit_and_loads_each_model_once(
 
     monkeypatch.setattr(explain, "load_bundle", slow_load)
     registry = ModelRegistry(limit=2)
-    sources = [explain.ModelSource(explain.SourceKind.FOLDER, str(tiny_dir(model_root, f))) for f in ("bert", "electra")]
+    folders = [tiny_dir(model_root, f) for f in ("bert", "electra")]
+    sources = [explain.ModelSource(explain.SourceKind.FOLDER, str(f)) for f in folders]
     threads = [threading.Thread(target=registry.get, args=(sources[0],)) for _ in range(4)]
     for t in threads:
         t.start()

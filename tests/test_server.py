@@ -25,8 +25,9 @@ def _handshake(url: str, host: str, origin: str | None = None) -> str:
     """The status line of a websocket upgrade to Streamlit's stream with the given Host and Origin."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:  # type: ignore[arg-type]
+        key = base64.b64encode(os.urandom(16)).decode()
         lines = ["GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
-                 f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}", "Sec-WebSocket-Version: 13"]  # fmt: skip
+                 f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]  # fmt: skip
         if origin:
             lines.append(f"Origin: {origin}")
         s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())

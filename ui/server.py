@@ -79,12 +79,12 @@ def warm_up() -> None:
         source = explain.default_source(explain.policy_from_env())
         bundle = cache.models().get(source)
         key = InputKey(source, EXAMPLES[0], None)
-        result = cache.cached(("attention", key),
-                              lambda: explain.run_attention(bundle, explain.prepare_input(bundle, EXAMPLES[0])))  # fmt: skip
+        encoding = explain.prepare_input(bundle, EXAMPLES[0])
+        result = cache.cached(("attention", key), lambda: explain.run_attention(bundle, encoding))
         if bundle.info.has_classifier:
             settings = explain.IGSettings()
-            cache.cached(("ig", key, settings),
-                         lambda: explain.attribute(bundle, result.encoding, settings, logits=result.logits))  # fmt: skip
+            ig = lambda: explain.attribute(bundle, encoding, settings, logits=result.logits)  # noqa: E731
+            cache.cached(("ig", key, settings), ig)
         log.warning("Glimpse warmed up in %.1f s (model %s)", time.perf_counter() - start, source.label)
     except Exception:  # a failed warm-up only means the first user pays the load; the page shows the error
         log.exception("Glimpse warm-up failed")
