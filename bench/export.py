@@ -1,25 +1,30 @@
-"""Benchmark: static export latency (first call and later, per format) and bundle size.
+"""Benchmark: static export latency (first call and later, per format), bundle size, batch export per row.
 
 On the default model: the per-head heatmap of a 32-token sentence at PNG scale 2 (the issue's
 reference figure), every format; then the zip bundle of a typical sentence's Attention and
-Attribution views. The naive route for comparison is Kaleido without a persistent server (a browser
-started per figure), measured in the same run.
+Attribution views; then ``python -m explain export``'s work (one model, one renderer) over natural
+~20-token sentences (SST-2 dev) in all six formats, timed per row. The naive route for comparison is
+Kaleido without a persistent server (a browser started per figure), measured in the same run.
 
-Run: .venv/bin/python bench/export.py [--reps 5]
+Run: .venv/bin/python bench/export.py [--reps 5] [--rows 8] [--tsv ../shared/data/sst2/dev.tsv]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import explain
+from explain.export import batch, rendering
 from explain.export import files as export
+from explain.methods.prediction import read_labelled
 from explain.views import exports as views
 
 TYPICAL = "The movie was a complete waste of time, but the soundtrack was wonderful."
@@ -28,6 +33,8 @@ TYPICAL = "The movie was a complete waste of time, but the soundtrack was wonder
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=8, help="sentences for the batch export (first one excluded)")
+    parser.add_argument("--tsv", type=Path, default=Path("../shared/data/sst2/dev.tsv"), help="sentence<TAB>label")
     args = parser.parse_args()
     bundle = explain.load_bundle(explain.default_source(explain.policy_from_env()))
     words = ["word", "movie", "good", "time", "film", "story", "plot", "actor"]
@@ -65,6 +72,34 @@ def main() -> None:
     print(
         f"bundle for '{TYPICAL}' ({enc.n_tokens} tokens): {len(zipped) / 1e6:.1f} MB zip, {len(files) + 1} files, "
         f"built in {seconds:.1f} s; model weights sha256 {export.weights_sha256(bundle)[:12]}…"
+    )
+    if args.tsv.is_file():
+        _batch_rows(bundle, args.tsv, args.rows)
+    else:
+        print(f"batch export: skipped ({args.tsv} not found; pass --tsv)")
+
+
+def _batch_rows(bundle: explain.ModelBundle, tsv: Path, n: int) -> None:
+    """Per-row time of the batch export (all six formats) over the first n dev sentences of 18-22 tokens."""
+    texts = []
+    for example in read_labelled(tsv, bundle.info.labels or ("0", "1")):
+        if 18 <= explain.prepare_input(bundle, example.text).n_tokens <= 22:
+            texts.append(example.text)
+        if len(texts) == n:
+            break
+    rows = [batch.BatchRow(i + 1, text, None) for i, text in enumerate(texts)]
+    rendering.stop()  # as in a fresh `python -m explain export`: the first row starts the renderer
+    marks = [time.perf_counter()]
+    with tempfile.TemporaryDirectory() as out:
+        summary = batch.export_batch(bundle, rows, Path(out), ("png", "svg", "pdf", "html", "csv", "json"),
+                                     on_row=lambda _: marks.append(time.perf_counter()))  # fmt: skip
+    per_row = [b - a for a, b in itertools.pairwise(marks)]
+    later = sorted(per_row[1:])
+    p90 = later[min(len(later) - 1, round(0.9 * (len(later) - 1)))]
+    print(
+        f"batch export, {len(rows)} SST-2 sentences of 18-22 tokens, png,svg,pdf,html,csv,json ({summary['ok']} ok): "
+        f"first row {per_row[0]:.2f} s (starts the renderer); later rows median {statistics.median(later):.2f} s, "
+        f"p90 {p90:.2f} s"
     )
 
 
