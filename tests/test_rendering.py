@@ -53,7 +53,7 @@ def test_a_browser_that_cannot_start_fails_fast_and_keeps_failing_fast() -> None
         "for _ in range(2):\n"
         "    start = time.perf_counter()\n"
         "    try:\n"
-        "        to_static(go.Figure(go.Bar(y=[1])), 'png', timeout=20)\n"
+        "        to_static(go.Figure(go.Bar(y=[1])), 'png')\n"
         "        out.append(['rendered', 0])\n"
         "    except ComputationError as exc:\n"
         "        out.append([str(exc), time.perf_counter() - start])\n"
@@ -173,3 +173,15 @@ def test_a_tab_is_reloaded_every_few_figures_and_nothing_leaks_between_them(
     assert reloads[0] == 12 // 3  # Kaleido alone reloads after each of the 12 figures
     assert images[-1] == first  # the same figure gives the same file after eleven others on that tab
     assert all(pdf[:5] == b"%PDF-" for pdf in images[5:10])  # the same PDF five times in a row on one tab
+
+
+def test_a_browser_that_died_between_renders_is_replaced(starts: list[float]) -> None:
+    import signal
+
+    assert _png(rendering.to_static(FIG, "png", 1.0))
+    server = rendering._server
+    assert server is not None
+    os.killpg(server.browser.subprocess.pid, signal.SIGKILL)  # Chromium crashed or was killed meanwhile
+    server.browser.subprocess.wait(10)
+    assert _png(rendering.to_static(FIG, "png", 1.0))
+    assert len(starts) == 2
