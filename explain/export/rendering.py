@@ -69,25 +69,34 @@ def render_many(
         raise ComputationError(f"The renderer was busy for {limit:.0f} s with other figures. Try again or export HTML.")
     try:
         if _server is None or not _server.alive():
-            stop()
+            _stop()
             _server = _start_server(limit)
         try:
             return _server.render(specs, limit)
         except TimeoutError:
-            stop(graceful=False)
+            _stop(graceful=False)
             raise ComputationError(
                 f"Rendering took longer than {limit:.0f} s, so the renderer was stopped; the next export starts a "
                 "fresh one. Try again, or export HTML (it needs no browser)."
             ) from None
         except Exception as exc:  # Kaleido and choreographer raise several private error types
-            stop()
+            _stop()
             raise ComputationError(f"Rendering failed ({_reason(exc)}). Try again, or export HTML.") from exc
     finally:
         _lock.release()
 
 
-def stop(*, graceful: bool = True) -> None:
+def stop() -> None:
     """Stop the renderer (Chromium included); the next render starts a new one."""
+    locked = _lock.acquire(timeout=_STOP_TIMEOUT_S)  # after a render in progress, but never waits for ever
+    try:
+        _stop()
+    finally:
+        if locked:
+            _lock.release()
+
+
+def _stop(*, graceful: bool = True) -> None:
     global _server
     server, _server = _server, None
     if server is not None:
