@@ -9,9 +9,9 @@ ui.start_timer()
 ui.sidebar()
 page = st.navigation(
     [
-        st.Page("pages/attention.py", title="Attention", icon="🔎", default=True),
-        st.Page("pages/attribution.py", title="Attribution", icon="🎯"),
-        st.Page("pages/model.py", title="Model", icon="🧩"),
+        st.Page("app_pages/attention.py", title="Attention", icon="🔎", default=True),
+        st.Page("app_pages/attribution.py", title="Attribution", icon="🎯"),
+        st.Page("app_pages/model.py", title="Model", icon="🧩"),
     ]
 )
 page.run()

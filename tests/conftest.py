@@ -61,22 +61,6 @@ def embedded_bundle() -> ModelBundle:
     return _BUNDLES["embedded"]
 
 
-@pytest.fixture(autouse=True)
-def _apptest_runs_the_entrypoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AppTest re-detects a ``pages/`` folder before every run and then runs the page file alone (the
-    old multipage mode), skipping app.py and its sidebar. A served app with ``st.navigation`` always
-    runs app.py first, so make AppTest do the same."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 @pytest.fixture(scope="session", params=("bert", "roberta", "distilbert", "electra"))
 def classifier_bundle(request: pytest.FixtureRequest, model_root: Path) -> ModelBundle:
     """A tiny classifier with a steep head, so f(input) - f(baseline) is far from zero."""

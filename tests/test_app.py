@@ -73,11 +73,11 @@ def test_pickers_and_pages_do_not_recompute(count_passes: list[int]) -> None:
     at.toggle(key="attention.hide").set_value(True).run()
     at.radio(key="attention.bertviz_kind").set_value("Model view").run()
     _ok(at)
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     _ok(at)
     assert at.title[0].value == "Model"
     assert at.dataframe  # the model-info panel
-    at.switch_page("pages/attention.py").run()
+    at.switch_page("app_pages/attention.py").run()
     _ok(at)
     assert count_passes[0] == 1
     assert at.selectbox(key="attention.layer").value == 5
@@ -157,7 +157,7 @@ def test_load_a_local_folder(model_root: Path) -> None:
 def _on_model(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str) -> AppTest:
     monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(folder))
     at = _app(text)
-    at.switch_page("pages/attribution.py").run()
+    at.switch_page("app_pages/attribution.py").run()
     _ok(at)
     return at
 
@@ -175,8 +175,8 @@ def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Pa
     assert calls[0] == 1
     at.toggle(key="attribution.words").set_value(True).run()
     at.radio(key="attribution.method").set_value("Gradient × input").run()
-    at.switch_page("pages/attention.py").run()
-    at.switch_page("pages/attribution.py").run()
+    at.switch_page("app_pages/attention.py").run()
+    at.switch_page("app_pages/attribution.py").run()
     _ok(at)
     assert calls[0] == 1  # words, colour method and page switches re-use the cached attribution
     at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
@@ -204,14 +204,14 @@ def test_every_page_has_download_buttons(monkeypatch: pytest.MonkeyPatch, payloa
     labels = [b.label for b in at.button]
     assert "Prepare Coloured tokens (PNG)" in labels and "Everything (zip)" in labels
     assert {"Attributions (JSON)", "Attributions (CSV)"} <= set(labels)
-    at.switch_page("pages/attention.py").run()
+    at.switch_page("app_pages/attention.py").run()
     _ok(at)
     labels = [b.label for b in at.button]
     assert "Prepare Layer 0, head 0 (PNG)" in labels and "Everything (zip)" in labels
     assert {"All layers and heads (JSON)", "Rollout (CSV)"} <= set(labels)
     at.selectbox(key="export.attention.format").set_value("svg").run()
     assert "Prepare Layer 0, head 0 (SVG)" in [b.label for b in at.button]
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     _ok(at)
     assert _downloads(at) == ["Download model info (JSON)"]
 
@@ -235,7 +235,7 @@ def test_failure_inside_attribution_keeps_the_last_result(
 
 def test_attribution_follows_the_prediction_when_the_text_changes() -> None:
     at = _app("I loved every minute of this wonderful film.")
-    at.switch_page("pages/attribution.py").run()
+    at.switch_page("app_pages/attribution.py").run()
     _ok(at)
     assert any(md("logit of 'positive'") in c.value for c in at.caption)
     at.text_area(key="glimpse.text").set_value("I hated every minute of this dreadful film.").run()
@@ -278,7 +278,7 @@ def test_controls_survive_multi_hop_page_switches(monkeypatch: pytest.MonkeyPatc
               "attribution.output": "probability", "attribution.words": True}  # fmt: skip
     for path in (["attention", "model", "attribution"], ["model", "attribution"], ["attention", "attribution"]):
         for page in path:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"app_pages/{page}.py").run()
             _ok(at)
         got = {k: at.session_state[k] for k in wanted}
         assert got == wanted, path
@@ -293,7 +293,7 @@ def test_sidebar_text_and_pair_survive_page_switches() -> None:
     at.toggle(key="glimpse.pair").set_value(True).run()
     at.text_area(key="glimpse.text_b").set_value("Second sentence.").run()
     for page in ("model", "attribution", "attention"):
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
         _ok(at)
         assert at.text_area(key="glimpse.text").value == "First sentence."
         assert at.toggle(key="glimpse.pair").value is True

@@ -90,14 +90,7 @@ def test_thirty_long_texts_stay_within_the_cache_budget(tmp_path: Path, budget_m
 _PASTE_THIRTY = """
 import os
 from streamlit.testing.v1 import AppTest
-from streamlit.runtime.pages_manager import PagesManager
 from ui import cache
-
-original = PagesManager.__init__
-def init(self, *args, **kwargs):
-    original(self, *args, **kwargs)
-    PagesManager.uses_pages_directory = False
-PagesManager.__init__ = init
 
 def rss_mb():
     for line in open("/proc/self/status"):
