@@ -77,3 +77,62 @@ def test_evaluate_rejects_bad_labels(
     tsv.write_text("good film\t1\nbad film\tmaybe\n", encoding="utf-8")
     assert main(["--model", str(payload_model_dir), "evaluate", "--tsv", str(tsv)]) == 2
     assert "bad.tsv:2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["attention", "--text", "x", "--residual", "5"],
+        ["attention", "--text", "x", "--residual", "nan"],
+        ["attention", "--text", "x", "--residual", "-0.5"],
+        ["attention", "--text", "x", "--layer", "-1"],
+        ["attention", "--text", "x", "--head", "99"],
+        ["attribute", "--text", "x", "--tolerance", "nan"],
+        ["attribute", "--text", "x", "--tolerance", "-1"],
+        ["attribute", "--text", "x", "--tolerance", "0"],
+        ["attribute", "--text", "x", "--steps", "-3"],
+        ["attribute", "--text", "x", "--steps", "1"],
+        ["attribute", "--text", "x", "--steps", "0"],
+        ["attribute", "--text", "x", "--steps", "14"],
+        ["attribute", "--text", "x", "--max-steps", "0"],
+        ["attribute", "--text", "x", "--steps", "1000001", "--max-steps", "16"],
+        ["attribute", "--text", "x", "--steps", "25", "--max-steps", "13"],
+        ["attribute", "--text", "x", "--target", "-1"],
+        ["attribute", "--text", "x", "--abs-floor", "0"],
+        ["evaluate", "--tsv", "/nonexistent/file.tsv"],
+        ["export", "--input", "/nonexistent/in.txt", "--out", "/tmp/out"],
+    ],
+)
+def test_bad_arguments_exit_2_with_the_fix_and_no_traceback(
+    capsys: pytest.CaptureFixture[str], payload_model_dir: Path, argv: list[str]
+) -> None:
+    assert main(["--model", str(payload_model_dir), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert any(word in err for word in ("must be", "does not exist", "below", "Cannot read", "odd", "layers 0"))
+
+
+def test_export_out_must_not_be_a_file(
+    capsys: pytest.CaptureFixture[str], payload_model_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "in.txt").write_text("a fine film\n", encoding="utf-8")
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    argv = [
+        "--model",
+        str(payload_model_dir),
+        "export",
+        "--input",
+        str(tmp_path / "in.txt"),
+        "--out",
+        str(tmp_path / "taken"),
+    ]
+    assert main(argv) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_argument_help_comes_from_the_declared_knobs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["attribute", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--tolerance TOLERANCE" in text and "a number from 1e-06 to 0.5" in text
+    assert "--steps N_STEPS" in text and "a whole number from 5 to 1025" in text
