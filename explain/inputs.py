@@ -294,6 +294,10 @@ def _display(token: str) -> str:
 
 
 def _with_notices(enc: Encoding, notices: tuple[str, ...]) -> Encoding:
-    from dataclasses import replace
+    from dataclasses import fields, replace
 
+    for f in fields(enc):  # encodings are cached and shared between sessions: read-only
+        value = getattr(enc, f.name)
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
     return replace(enc, notices=notices)

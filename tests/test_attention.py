@@ -34,7 +34,7 @@ def test_results_match_a_direct_forward(bert_bundle: ModelBundle) -> None:
 
     enc = prepare_input(bert_bundle, TEXT)
     with torch.no_grad():
-        ref = bert_bundle.model(input_ids=torch.from_numpy(enc.input_ids)[None], output_attentions=True).attentions
+        ref = bert_bundle.model(input_ids=torch.tensor(enc.input_ids)[None], output_attentions=True).attentions
     np.testing.assert_allclose(run_attention(bert_bundle, enc).weights[1, 2], ref[1][0, 2].numpy(), atol=1e-6)
 
 

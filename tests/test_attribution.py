@@ -32,10 +32,10 @@ def captum_reference(bundle: ModelBundle, text: str, target: int, n_steps: int =
 
     RoBERTa's [PAD] id would move its positions, which ours hold fixed, so it is compared on [UNK]."""
     enc = prepare_input(bundle, text)
-    ids = torch.from_numpy(enc.input_ids)[None]
+    ids = torch.tensor(enc.input_ids)[None]
     fill = bundle.tokenizer.unk_token_id if bundle.info.family == "roberta" else bundle.tokenizer.pad_token_id
     base = ids.clone()
-    base[0, ~torch.from_numpy(enc.special)] = fill
+    base[0, ~torch.tensor(enc.special)] = fill
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         return bundle.model(input_ids=x).logits  # type: ignore[no-any-return]
@@ -68,7 +68,7 @@ def test_completeness_gap_is_measured_not_assumed(classifier_bundle: ModelBundle
     result = attribute(classifier_bundle, prepare_input(classifier_bundle, TEXT), IGSettings(tolerance=0.5))
     # with a loose tolerance the first try is accepted; δ is what it really is, against independent f values
     logits = classifier_bundle.model(
-        input_ids=torch.from_numpy(prepare_input(classifier_bundle, TEXT).input_ids)[None]
+        input_ids=torch.tensor(prepare_input(classifier_bundle, TEXT).input_ids)[None]
     ).logits[0]
     assert result.f_input == pytest.approx(float(logits[result.target]), abs=1e-4)
     assert result.steps_tried == (7, 13) and result.n_steps == 13
@@ -158,7 +158,7 @@ def test_the_explained_class_is_the_one_the_user_sees(classifier_bundle: ModelBu
     enc = prepare_input(classifier_bundle, TEXT)
     assert attribute(classifier_bundle, enc, IGSettings(tolerance=0.5), logits=np.array([0.3, 0.2])).target == 0
     assert attribute(classifier_bundle, enc, IGSettings(tolerance=0.5), logits=np.array([0.2, 0.3])).target == 1
-    eager = classifier_bundle.model(input_ids=torch.from_numpy(enc.input_ids)[None]).logits[0]
+    eager = classifier_bundle.model(input_ids=torch.tensor(enc.input_ids)[None]).logits[0]
     assert attribute(classifier_bundle, enc, IGSettings(tolerance=0.5)).target == int(eager.argmax())
 
 
@@ -180,9 +180,9 @@ def test_baselines_keep_specials_and_change_the_reference(classifier_bundle: Mod
 def test_companions_come_from_the_gradient_at_the_input(classifier_bundle: ModelBundle) -> None:
     enc = prepare_input(classifier_bundle, "unbelievably great movie", "yes")
     result = attribute(classifier_bundle, enc)
-    ids = torch.from_numpy(enc.input_ids)[None]
+    ids = torch.tensor(enc.input_ids)[None]
     embeds = classifier_bundle.model.get_input_embeddings()(ids).detach().requires_grad_(True)
-    extra = {} if enc.token_type_ids is None else {"token_type_ids": torch.from_numpy(enc.token_type_ids)[None]}
+    extra = {} if enc.token_type_ids is None else {"token_type_ids": torch.tensor(enc.token_type_ids)[None]}
     logit = classifier_bundle.model(inputs_embeds=embeds, **extra).logits[0, result.target]
     (grad,) = torch.autograd.grad(logit, embeds)
     np.testing.assert_allclose(result.grad_x_input, (grad * embeds)[0].sum(-1).detach().numpy(), atol=1e-4)

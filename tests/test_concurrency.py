@@ -20,7 +20,7 @@ TEXTS = ["a fine movie", "the worst film of the year by far", "hello world and m
 def hooked_pass(bundle: ModelBundle, text: str) -> np.ndarray:
     """Like Captum's LayerIntegratedGradients: a hook on the embeddings replaces their output."""
     enc = prepare_input(bundle, text)
-    ids = torch.from_numpy(enc.input_ids)[None]
+    ids = torch.tensor(enc.input_ids)[None]
     model = bundle.hooked_model
     embeddings = model.get_input_embeddings()
 
@@ -114,6 +114,39 @@ def test_gate_is_first_come_first_served_and_reports_position() -> None:
     release.set()
     join_all(threads)
     assert order == [0, 1, 2]
+    assert gate.waiting == 0
+
+
+def test_full_queue_refuses_newcomers_and_waiters_hear_the_expected_wait() -> None:
+    from explain.models.gate import BusyError
+
+    gate = HookGate(max_waiting=1)
+    with gate.hold():  # a first pass that took 2 s sets the expected hold time
+        pass
+    gate._mean_hold_s = 2.0
+    release = threading.Event()
+    heard: list[tuple[int, float]] = []
+
+    def holder() -> None:
+        with gate.hold():
+            release.wait(DEADLINE_S)
+
+    def waiter() -> None:
+        with gate.hold(on_wait=lambda ahead, expected: heard.append((ahead, expected)), poll_s=0.01):
+            pass
+
+    threads = [threading.Thread(target=holder, daemon=True)]
+    threads[0].start()
+    wait_until(lambda: gate.waiting >= 1, "the holder is in the gate")
+    threads.append(threading.Thread(target=waiter, daemon=True))
+    threads[1].start()
+    wait_until(lambda: gate.waiting >= 2 and heard, "the waiter is in line")
+    with pytest.raises(BusyError, match="busy"), gate.hold():  # holder + 1 waiting = full
+        pass
+    release.set()
+    join_all(threads)
+    ahead, expected = heard[0]
+    assert ahead == 1 and 0.0 < expected <= 2.0  # one pass ahead, at most its mean hold time left
     assert gate.waiting == 0
 
 

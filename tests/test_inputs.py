@@ -152,3 +152,10 @@ def test_characters_no_token_covers_are_named(bert_bundle: ModelBundle) -> None:
 def test_readable_text_has_no_unreadable_notice(family_bundle: ModelBundle) -> None:
     enc = prepare_input(family_bundle, "  Unbelievably, the film's ending\twasn't terrible  ", "second\npart")
     assert enc.notices == ()
+
+
+def test_encodings_are_read_only(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "shared between sessions", "and pairs")
+    for name in ("input_ids", "token_type_ids", "special", "segment", "word_index"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(enc, name)[0] = 0

@@ -317,11 +317,11 @@ def integrate_at(
 
 def _make_path(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, target: int) -> _Path:
     layer = _TokenEmbedding(bundle.hooked_model.get_input_embeddings())  # type: ignore[arg-type]
-    ids = torch.from_numpy(encoding.input_ids)[None]  # (1, seq)
-    base = torch.from_numpy(baseline_ids(bundle, encoding, settings.baseline))[None]  # (1, seq)
+    ids = torch.tensor(encoding.input_ids)[None]  # (1, seq)
+    base = torch.tensor(baseline_ids(bundle, encoding, settings.baseline))[None]  # (1, seq)
     with torch.no_grad():
         x, b = layer(ids), layer(base)  # (1, seq, emb) each
-    types = None if encoding.token_type_ids is None else torch.from_numpy(encoding.token_type_ids)[None]
+    types = None if encoding.token_type_ids is None else torch.tensor(encoding.token_type_ids)[None]
     return _Path(bundle.hooked_model, x, b, types, target, settings.output, grads={})
 
 
