@@ -203,3 +203,12 @@ def test_long_inputs_export_the_chosen_layer_only(monkeypatch: pytest.MonkeyPatc
     (heads,) = [d for d in exports.data if d.name == "attention-L1-all-heads"]
     data = heads.build()
     assert data["layers"] == [1] and len(data["weights"][0]) == 4
+
+
+def test_float32_values_round_trip_exactly_in_about_half_the_digits() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.random((3, 50)).astype(np.float32) / rng.integers(1, 1000, (3, 50)).astype(np.float32)
+    text = json.dumps(export.float32_values(values))
+    np.testing.assert_array_equal(np.array(json.loads(text), dtype=np.float32), values)
+    float64_text = json.dumps(values.astype(np.float64).tolist())
+    assert len(text) < 0.7 * len(float64_text)

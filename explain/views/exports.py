@@ -85,7 +85,7 @@ def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> by
 
 def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = None) -> bytes:
     payload = item.build() if payload is None else payload
-    return export.to_json(payload) if fmt == "json" else item.csv(payload)
+    return export.to_json(payload, indent=None) if fmt == "json" else item.csv(payload)
 
 
 def files(views: Sequence[ViewExports], formats: Sequence[str], scale: float = 2.0) -> dict[str, bytes]:

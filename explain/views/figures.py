@@ -195,18 +195,20 @@ def token_figure(
 
     fig = go.Figure()
     x, line = 0, 0
+    shapes, notes = [], []  # set once below: add_shape/add_annotation per token is quadratic (36 s at 512)
     for label, score in zip(labels, np.asarray(scores, dtype=np.float64), strict=True):
         w = columns(label) + 1
         if x and x + w > width_chars:
             x, line = 0, line + 1
         color = diverging_color(float(score), limit)
-        fig.add_shape(type="rect", x0=x, x1=x + w - 0.3, y0=-line - 0.4, y1=-line + 0.4, fillcolor=color,
-                      line={"width": 0}, layer="below")  # fmt: skip
-        fig.add_annotation(x=x + (w - 0.3) / 2, y=-line, text=axis_labels([label])[0], showarrow=False,
-                           font={"family": "DejaVu Sans Mono, Noto Sans Mono, monospace", "size": 13,
-                                 "color": text_color(color)},
-                           hovertext=f"{plotly_text(what)} {score:+.4f}")  # fmt: skip
+        shapes.append({"type": "rect", "x0": x, "x1": x + w - 0.3, "y0": -line - 0.4, "y1": -line + 0.4,
+                       "fillcolor": color, "line": {"width": 0}, "layer": "below"})  # fmt: skip
+        notes.append({"x": x + (w - 0.3) / 2, "y": -line, "text": axis_labels([label])[0], "showarrow": False,
+                      "font": {"family": "DejaVu Sans Mono, Noto Sans Mono, monospace", "size": 13,
+                               "color": text_color(color)},
+                      "hovertext": f"{plotly_text(what)} {score:+.4f}"})  # fmt: skip
         x += w
+    fig.update_layout(shapes=shapes, annotations=notes)
     # an invisible heatmap carries the colour bar (the legend), on the same scale as the screen
     fig.add_trace(go.Heatmap(z=[[-limit if signed else 0.0, limit]], x=[0, 1], y=[-1000, -1000], showscale=True,
                              colorscale=_rdbu_scale(signed), opacity=0, hoverinfo="skip",
