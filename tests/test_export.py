@@ -21,6 +21,7 @@ from explain import (
     run_attention,
 )
 from explain.cli import main
+from explain.export import files as export
 from explain.views import exports as views
 from tests.fixtures import XSS
 
