@@ -53,7 +53,7 @@ def naive_bertviz_bytes(bundle: explain.ModelBundle, n: int) -> tuple[int, float
 
     enc = explain.prepare_input(bundle, text_of(n, 0))
     with torch.no_grad():
-        att = bundle.model(input_ids=torch.from_numpy(enc.input_ids)[None], output_attentions=True).attentions
+        att = bundle.model(input_ids=torch.tensor(enc.input_ids)[None], output_attentions=True).attentions
     start = time.perf_counter()
     size = len(head_view(att, list(enc.tokens), html_action="return").data)
     size += len(model_view(att, list(enc.tokens), html_action="return").data)

@@ -140,6 +140,9 @@ def test_attribution_json_roundtrips_with_settings(attribution_views: tuple[obje
     assert prov["convergence_delta"] == result.convergence_delta  # type: ignore[attr-defined]
     assert prov["steps"] == result.n_steps and prov["baseline"].startswith("[PAD]")  # type: ignore[attr-defined]
     assert prov["target"] == XSS
+    changes = np.asarray(result.token_changes).tolist()  # type: ignore[attr-defined]
+    assert loaded["token_changes"][3] == changes[3] + changes[4]  # the per-token certificate travels too
+    assert prov["token_error"] == result.token_error  # type: ignore[attr-defined]
 
 
 def test_bundle_has_everything_and_a_full_manifest(attribution_views: tuple[object, views.ViewExports, object]) -> None:

@@ -217,7 +217,7 @@ def _csv_field(value: str) -> str:
 
 
 def attribution_csv(data: Mapping[str, Any]) -> bytes:
-    columns = [k for k in ("scores", "grad_x_input", "saliency", "rollout") if k in data]
+    columns = [k for k in ("scores", "token_changes", "grad_x_input", "saliency", "rollout") if k in data]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["index", "token", *columns])

@@ -220,7 +220,8 @@ def attribution_exports(
     info = bundle.info
     prov = export.attribution_provenance(bundle, result, method)
     what = f"{method} for '{info.labels[result.target]}'"
-    series = {key: np.asarray(getattr(result, key)) for key in METHODS.values()}
+    # with the per-token certificate: how much each score moved between the last two levels
+    series = {key: np.asarray(getattr(result, key)) for key in (*METHODS.values(), "token_changes")}
     if words:
         labels: Sequence[str] = result.encoding.words
         series = {k: word_scores(v, result.encoding)[1] for k, v in series.items()}
@@ -230,7 +231,7 @@ def attribution_exports(
 
     def data() -> dict[str, Any]:
         return export.attribution_data(labels, series["scores"], prov, grad_x_input=series["grad_x_input"],
-                                       saliency=series["saliency"])  # fmt: skip
+                                       saliency=series["saliency"], token_changes=series["token_changes"])  # fmt: skip
 
     figs = (
         FigureExport("attribution-tokens", "Coloured tokens",
