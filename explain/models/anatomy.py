@@ -38,9 +38,9 @@ class AttentionParts:
 
 def attention_parts(model: nn.Module) -> list[AttentionParts]:
     """Every layer's attention parts, in layer order, for the families Glimpse supports."""
-    config: Any = model.config  # type: ignore[union-attr]
+    config: Any = model.config
     family = config.model_type
-    base = getattr(model, model.base_model_prefix, model)  # type: ignore[union-attr]
+    base: Any = getattr(model, str(model.base_model_prefix), model)
     heads = int(config.num_attention_heads if hasattr(config, "num_attention_heads") else config.n_heads)
     hidden = int(getattr(config, "hidden_size", None) or config.dim)
     if family in ("bert", "roberta", "xlm-roberta", "electra"):
