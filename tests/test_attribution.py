@@ -19,7 +19,7 @@ from explain import (
     word_scores,
 )
 from explain.errors import SettingsError
-from explain.methods import attribution, quadrature
+from explain.methods import attribution, integrator, quadrature
 from explain.methods.attribution import baseline_ids
 
 TEXT = "the movie was great and the actors were fine"
@@ -115,7 +115,7 @@ def test_raising_the_steps_reuses_every_evaluation(classifier_bundle: ModelBundl
 def test_chunked_equals_unchunked(classifier_bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     enc = prepare_input(classifier_bundle, TEXT)
     whole = attribute(classifier_bundle, enc, IGSettings(tolerance=0.5))
-    monkeypatch.setattr(attribution, "_TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # 3 points per pass
+    monkeypatch.setattr(integrator, "TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # 3 points per pass
     counter = _PointCounter(classifier_bundle)
     try:
         chunked = attribute(classifier_bundle, enc, IGSettings(tolerance=0.5))
@@ -262,3 +262,22 @@ def test_default_model_is_certified_against_a_converged_reference(embedded_bundl
     reference = captum_reference(embedded_bundle, text, result.target, n_steps=128, method="gausslegendre")
     assert reference.sum() == pytest.approx(result.f_input - result.f_baseline, rel=1e-3)
     assert np.abs(result.scores - reference).max() <= 0.01 * np.abs(reference).max()
+
+
+def test_many_inputs_in_padded_batches_equal_each_alone(classifier_bundle: ModelBundle) -> None:
+    from explain.methods.attribution import attribute_many
+
+    texts = [TEXT, "bad", "a fine film with good actors and a long, long plot", "ok then"]
+    encodings = [prepare_input(classifier_bundle, t) for t in texts]
+    counter = _PointCounter(classifier_bundle)
+    try:
+        together = attribute_many(classifier_bundle, encodings)
+    finally:
+        counter.handle.remove()
+    alone = [attribute(classifier_bundle, e) for e in encodings]
+    assert len(counter.forward_only) == 1  # one prepass for all four inputs
+    for a, b in zip(together, alone, strict=True):
+        assert a.target == b.target and a.steps_tried == b.steps_tried
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5 * np.abs(b.scores).max())
+        np.testing.assert_allclose(a.grad_x_input, b.grad_x_input, atol=1e-5 * np.abs(b.grad_x_input).max())
+        assert a.converged == b.converged and a.f_input == pytest.approx(b.f_input, abs=1e-5)

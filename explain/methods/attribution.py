@@ -4,7 +4,8 @@ IG attributes f(input) − f(baseline) to the tokens by integrating each token's
 straight path between their word embeddings; position and token-type embeddings stay at the input's
 values, so the baseline differs from the input only in token identity. The model is fed
 ``inputs_embeds`` on the weight-sharing sdpa twin (no attention weights materialised, no hooks on any
-module), one attribution at a time behind the bundle's gate.
+module), one attribution (or one batch of them, :func:`attribute_many`) at a time behind the bundle's
+gate; :mod:`explain.methods.integrator` evaluates the paths.
 
 Where the path is evaluated comes from :mod:`explain.methods.quadrature`: a forward-only prepass
 places the points where the output changes, nested Clenshaw–Curtis levels reuse every gradient, and a
@@ -20,10 +21,9 @@ level would have to evaluate every point again. Tests hold it equal to Captum's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ import torch
 from explain.errors import ComputationError, GlimpseError, SettingsError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
-from explain.methods import quadrature
+from explain.methods import integrator, quadrature
 from explain.models.loading import ModelBundle
 
 
@@ -50,10 +50,8 @@ BASELINE_HELP = {
     Baseline.UNK: "[UNK] in place of every token, [CLS]/[SEP] kept",
     Baseline.ZERO: "an all-zero word embedding in place of every token, [CLS]/[SEP] kept",
 }
-Output = Literal["logit", "probability"]
+Output = integrator.Output
 _ZERO_ID = -1  # marks positions whose baseline word embedding is the zero vector
-#: Points per chunk scale down with length so one chunk's activations stay near the same size.
-_TOKENS_PER_CHUNK = 4096
 
 
 class AttributionError(GlimpseError):
@@ -175,127 +173,40 @@ def attribute(
     ``logits`` are the prediction the user sees (from the attention pass); with ``settings.target``
     unset, their top class is explained, so a near-tie cannot explain another class than the one shown.
     """
+    (result,) = attribute_many(bundle, [encoding], settings, on_progress, on_wait, None if logits is None else [logits])
+    return result
+
+
+def attribute_many(
+    bundle: ModelBundle,
+    encodings: Sequence[Encoding],
+    settings: IGSettings = IGSettings(),
+    on_progress: Callable[[str], None] | None = None,
+    on_wait: Callable[[int, float], None] | None = None,
+    logits: Sequence[np.ndarray] | None = None,
+) -> list[AttributionResult]:
+    """Certified IG for many inputs at once: their paths share padded batches (corpus mode), and each is
+    certified on its own; the result for an input equals its own :func:`attribute` to float32 rounding."""
     if not bundle.info.has_classifier:
         raise AttributionError(
             f"'{bundle.info.source}' has no classification head, so there is no prediction to attribute. "
             "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    target = _target(bundle, encoding, settings, logits)
+    targets = [_target(bundle, e, settings, None if logits is None else logits[i]) for i, e in enumerate(encodings)]
     with bundle.gate.hold(on_wait=on_wait):
         start = time.perf_counter()  # the computation's own time; waiting in line is not part of it
         try:
-            return _attribute(bundle, encoding, settings, target, on_progress or (lambda _m: None), start)
+            paths = _paths(bundle, encodings, settings, targets)
+            certified = integrator.certify(paths, settings.n_steps, settings.max_steps, settings.tolerance,
+                                           settings.abs_floor, on_progress or (lambda _m: None))  # fmt: skip
         except (RuntimeError, MemoryError) as exc:
             raise ComputationError(
                 f"The attribution failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text or "
                 "a lower step cap; the previous result is kept."
             ) from exc
-
-
-@dataclass
-class _Path:
-    """Everything one attribution evaluates along its path: embeddings, and a memo of computed points."""
-
-    model: torch.nn.Module
-    x: torch.Tensor  # (1, seq, emb) input word embeddings
-    b: torch.Tensor  # (1, seq, emb) baseline word embeddings
-    token_types: torch.Tensor | None  # (1, seq)
-    target: int
-    output: Output
-    grads: dict[int, np.ndarray]  # point key -> [seq] gradient · (x − b) per token
-    grad_at_input: torch.Tensor | None = None  # (seq, emb) raw gradient at α = 1
-
-    def outputs(self, alphas: np.ndarray) -> np.ndarray:
-        """f along the path, forward only: [len(alphas)]."""
-        out = []
-        with torch.no_grad():
-            for chunk in _chunks(alphas, self.x.shape[1]):
-                out.append(self._f(self._embeds(chunk)).double().numpy())
-        return np.concatenate(out)
-
-    def evaluate(self, level: quadrature.Level) -> int:
-        """Gradients at the level's points not computed yet (chunked), kept in ``grads``; returns how many."""
-        todo = np.array([i for i, key in enumerate(level.keys) if int(key) not in self.grads], dtype=np.int64)
-        delta = (self.x - self.b)[0]  # (seq, emb)
-        for chunk in _chunks(todo, self.x.shape[1]):
-            embeds = self._embeds(level.alphas[chunk]).requires_grad_(True)  # (points, seq, emb)
-            (grads,) = torch.autograd.grad(self._f(embeds).sum(), embeds)  # (points, seq, emb)
-            for i, g in zip(chunk, grads, strict=True):
-                self.grads[int(level.keys[i])] = (g * delta).sum(-1).double().numpy()  # (seq,)
-                if i == len(level.alphas) - 1:  # α = 1: the input itself
-                    self.grad_at_input = g.detach()
-        return len(todo)
-
-    def integrate(self, level: quadrature.Level) -> np.ndarray:
-        values = np.stack([self.grads[int(key)] for key in level.keys])  # (points, seq)
-        out: np.ndarray = level.weights @ values
-        return out
-
-    def _embeds(self, alphas: np.ndarray) -> torch.Tensor:
-        a = torch.tensor(alphas, dtype=self.x.dtype).view(-1, 1, 1)
-        return self.b + a * (self.x - self.b)  # (points, seq, emb)
-
-    def _f(self, embeds: torch.Tensor) -> torch.Tensor:
-        extra = {} if self.token_types is None else {"token_type_ids": self.token_types.expand(embeds.shape[0], -1)}
-        logits: torch.Tensor = self.model(inputs_embeds=embeds, **extra).logits  # (points, labels)
-        chosen = logits.softmax(-1) if self.output == "probability" else logits
-        return chosen[:, self.target]
-
-
-def _chunks(alphas: np.ndarray, n_tokens: int) -> list[np.ndarray]:
-    size = max(1, _TOKENS_PER_CHUNK // n_tokens)
-    return [alphas[i : i + size] for i in range(0, len(alphas), size)]
-
-
-def _attribute(
-    bundle: ModelBundle,
-    encoding: Encoding,
-    settings: IGSettings,
-    target: int,
-    progress: Callable[[str], None],
-    start: float,
-) -> AttributionResult:
-    path = _make_path(bundle, encoding, settings, target)
-    prepass = np.linspace(0.0, 1.0, quadrature.PREPASS_POINTS)
-    outputs = path.outputs(prepass)
-    f_b, f_x = float(outputs[0]), float(outputs[-1])
-    warp = quadrature.warp_from_outputs(prepass, outputs)
-    sizes = ((settings.n_steps + 1) // 2, *quadrature.ladder(settings.n_steps, settings.max_steps))
-    levels = quadrature.levels(warp, sizes)
-    scale = max(abs(f_x - f_b), settings.abs_floor)
-    coarse: np.ndarray | None = None
-    for k, level in enumerate(levels[1:], start=1):
-        progress(f"Integrated gradients: {len(level.alphas)} points" + (f" (after {sizes[k - 1]})" if k > 1 else ""))
-        path.evaluate(level)  # the first level's points are among these
-        coarse = path.integrate(levels[k - 1]) if coarse is None else coarse
-        scores = path.integrate(level)
-        delta = float(scores.sum()) - (f_x - f_b)
-        relative, token_error = abs(delta) / scale, quadrature.token_change(scores, coarse, settings.abs_floor)
-        changes = np.abs(scores - coarse)
-        if relative <= settings.tolerance and token_error <= settings.tolerance:
-            break
-        coarse = scores
-    grad_x, saliency = _companions(path)
-    return AttributionResult(
-        encoding=encoding,
-        settings=settings,
-        target=target,
-        scores=_frozen(scores),
-        grad_x_input=_frozen(grad_x),
-        saliency=_frozen(saliency),
-        f_input=f_x,
-        f_baseline=f_b,
-        convergence_delta=delta,
-        relative_delta=relative,
-        token_changes=_frozen(changes),
-        token_error=token_error,
-        n_steps=len(level.alphas),
-        steps_tried=sizes[: k + 1],
-        path_alphas=_frozen(prepass),
-        path_outputs=_frozen(outputs),
-        converged=relative <= settings.tolerance and token_error <= settings.tolerance,
-        seconds=time.perf_counter() - start,
-    )
+        seconds = (time.perf_counter() - start) / len(encodings)
+    pairs = enumerate(zip(encodings, certified, strict=True))
+    return [_result(e, settings, targets[i], c, paths, i, seconds) for i, (e, c) in pairs]
 
 
 def integrate_at(
@@ -310,28 +221,59 @@ def integrate_at(
     level = quadrature.Level(alphas=np.asarray(alphas, dtype=np.float64), weights=np.asarray(weights),
                              keys=np.arange(len(alphas)))  # fmt: skip
     with bundle.gate.hold():
-        path = _make_path(bundle, encoding, settings, target)
-        path.evaluate(level)
-        return path.integrate(level)
+        paths = _paths(bundle, [encoding], settings, [target])
+        paths.evaluate([(0, int(k), float(a)) for k, a in zip(level.keys, level.alphas, strict=True)])
+        return paths.integrate(0, level)
 
 
-def _make_path(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, target: int) -> _Path:
+def _paths(
+    bundle: ModelBundle, encodings: Sequence[Encoding], settings: IGSettings, targets: list[int]
+) -> integrator.Paths:
+    """Input and baseline word embeddings of every input, padded to the longest."""
     layer = _TokenEmbedding(bundle.hooked_model.get_input_embeddings())  # type: ignore[arg-type]
-    ids = torch.tensor(encoding.input_ids)[None]  # (1, seq)
-    base = torch.tensor(baseline_ids(bundle, encoding, settings.baseline))[None]  # (1, seq)
+    lengths = [e.n_tokens for e in encodings]
+    width = max(lengths)
+    ids = torch.zeros((len(encodings), width), dtype=torch.long)  # padding rows embed token 0; masked out
+    base, mask = ids.clone(), ids.clone()
+    types = None if encodings[0].token_type_ids is None else ids.clone()
+    for i, e in enumerate(encodings):
+        ids[i, : e.n_tokens] = torch.tensor(e.input_ids)
+        base[i, : e.n_tokens] = torch.tensor(baseline_ids(bundle, e, settings.baseline))
+        mask[i, : e.n_tokens] = 1
+        if types is not None and e.token_type_ids is not None:
+            types[i, : e.n_tokens] = torch.tensor(e.token_type_ids)
     with torch.no_grad():
-        x, b = layer(ids), layer(base)  # (1, seq, emb) each
-    types = None if encoding.token_type_ids is None else torch.tensor(encoding.token_type_ids)[None]
-    return _Path(bundle.hooked_model, x, b, types, target, settings.output, grads={})
+        x, b = layer(ids) * mask[..., None], layer(base) * mask[..., None]  # (inputs, seq, emb) each
+    return integrator.Paths(bundle.hooked_model, x, b, mask, types, targets, lengths, settings.output)
 
 
-def _companions(path: _Path) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient × input and gradient-norm saliency, from the gradient at α = 1 (a point of every level)."""
-    grad = path.grad_at_input
+def _result(
+    encoding: Encoding, settings: IGSettings, target: int, c: integrator.Certified, paths: integrator.Paths, i: int,
+    seconds: float,
+) -> AttributionResult:  # fmt: skip
+    grad = paths.grad_at_input[i]
     assert grad is not None  # Clenshaw–Curtis levels include α = 1
-    grad_x = (grad * path.x[0]).sum(-1).double().numpy()  # (seq,)
-    saliency = grad.norm(dim=-1).double().numpy()  # (seq,)
-    return grad_x, saliency
+    x = paths.x[i, : encoding.n_tokens]
+    return AttributionResult(
+        encoding=encoding,
+        settings=settings,
+        target=target,
+        scores=_frozen(c.scores),
+        grad_x_input=_frozen((grad * x).sum(-1).double().numpy()),  # gradient × input embedding
+        saliency=_frozen(grad.norm(dim=-1).double().numpy()),  # |gradient| at the input
+        f_input=c.f_input,
+        f_baseline=c.f_baseline,
+        convergence_delta=c.delta,
+        relative_delta=c.relative_delta,
+        token_changes=_frozen(c.changes),
+        token_error=c.token_error,
+        n_steps=c.n_steps,
+        steps_tried=c.steps_tried,
+        path_alphas=_frozen(c.path_alphas),
+        path_outputs=_frozen(c.path_outputs),
+        converged=c.converged,
+        seconds=seconds,
+    )
 
 
 def _target(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, logits: np.ndarray | None) -> int:

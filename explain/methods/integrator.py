@@ -1,0 +1,136 @@
+"""The path integrator: IG's paths for one input or many, evaluated together in padded chunks.
+
+Each input has its own path (input and baseline word embeddings), its own warp and so its own points;
+rows of (input, α) from every input that still needs points are stacked, padded to the longest input
+with an attention mask, and run in chunks of bounded size. Every gradient is kept by its point's key,
+so a raise pays only for the new points. One input is a batch of one, with no padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from explain.methods import quadrature
+
+Output = Literal["logit", "probability"]
+#: Rows per chunk scale down with length so one chunk's activations stay near the same size.
+TOKENS_PER_CHUNK = 4096
+
+
+@dataclass
+class Paths:
+    """The paths of a batch of inputs, padded to the longest, and every gradient computed on them."""
+
+    model: torch.nn.Module
+    x: torch.Tensor  # (inputs, seq, emb) input word embeddings, zero past each input's length
+    b: torch.Tensor  # (inputs, seq, emb) baseline word embeddings
+    mask: torch.Tensor  # (inputs, seq) 1 on real tokens
+    types: torch.Tensor | None  # (inputs, seq) token type ids
+    targets: list[int]  # the class each input's output is taken from
+    lengths: list[int]
+    output: Output
+    grads: list[dict[int, np.ndarray]] = field(default_factory=list)  # per input: key -> [length] g·(x − b)
+    grad_at_input: list[torch.Tensor | None] = field(default_factory=list)  # per input: (length, emb) at α = 1
+
+    def __post_init__(self) -> None:
+        self.grads = [{} for _ in self.lengths]
+        self.grad_at_input = [None for _ in self.lengths]
+
+    def outputs(self, rows: Sequence[tuple[int, float]]) -> np.ndarray:
+        """f at (input, α) rows, forward only: [rows]."""
+        out = []
+        with torch.no_grad():
+            for chunk in _chunks(list(rows), self.x.shape[1]):
+                out.append(self._f(chunk).double().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def evaluate(self, rows: Sequence[tuple[int, int, float]]) -> None:
+        """Gradients at (input, key, α) rows not computed yet, kept in ``grads`` (key = the point's place)."""
+        todo = [r for r in rows if r[1] not in self.grads[r[0]]]
+        for chunk in _chunks(todo, self.x.shape[1]):
+            embeds = self._embeds([(i, a) for i, _k, a in chunk]).requires_grad_(True)  # (rows, seq, emb)
+            (grads,) = torch.autograd.grad(self._f([(i, a) for i, _k, a in chunk], embeds).sum(), embeds)
+            for (i, key, alpha), g in zip(chunk, grads, strict=True):
+                n = self.lengths[i]
+                self.grads[i][key] = (g[:n] * (self.x[i, :n] - self.b[i, :n])).sum(-1).double().numpy()  # (n,)
+                if alpha >= 1.0:  # the input itself (every level ends at α = 1): the companions' gradient
+                    self.grad_at_input[i] = g[:n].detach()
+
+    def integrate(self, i: int, level: quadrature.Level) -> np.ndarray:
+        values = np.stack([self.grads[i][int(key)] for key in level.keys])  # (points, length)
+        out: np.ndarray = level.weights @ values
+        return out
+
+    def _embeds(self, rows: Sequence[tuple[int, float]]) -> torch.Tensor:
+        index = torch.tensor([i for i, _ in rows])
+        alpha = torch.tensor([a for _, a in rows], dtype=self.x.dtype).view(-1, 1, 1)
+        return self.b[index] + alpha * (self.x[index] - self.b[index])  # (rows, seq, emb)
+
+    def _f(self, rows: Sequence[tuple[int, float]], embeds: torch.Tensor | None = None) -> torch.Tensor:
+        index = torch.tensor([i for i, _ in rows])
+        embeds = self._embeds(rows) if embeds is None else embeds
+        extra = {} if self.types is None else {"token_type_ids": self.types[index]}
+        if len(set(self.lengths)) > 1:  # padded: the mask keeps padding out of every attention
+            extra["attention_mask"] = self.mask[index]
+        logits: torch.Tensor = self.model(inputs_embeds=embeds, **extra).logits  # (rows, labels)
+        chosen = logits.softmax(-1) if self.output == "probability" else logits
+        return chosen[torch.arange(len(rows)), torch.tensor([self.targets[i] for i in index.tolist()])]
+
+
+def _chunks(rows: list[tuple], n_tokens: int) -> list[list[tuple]]:  # type: ignore[type-arg]
+    size = max(1, TOKENS_PER_CHUNK // n_tokens)
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+@dataclass
+class Certified:
+    """One input's integral as the schedule accepted it (or left it at the cap)."""
+
+    scores: np.ndarray  # [length]
+    changes: np.ndarray  # [length] |scores − previous level's scores|
+    f_input: float
+    f_baseline: float
+    delta: float
+    relative_delta: float
+    token_error: float
+    n_steps: int
+    steps_tried: tuple[int, ...]
+    path_alphas: np.ndarray
+    path_outputs: np.ndarray
+    converged: bool
+
+
+def certify(
+    paths: Paths, first: int, cap: int, tolerance: float, floor: float, progress: Callable[[str], None]
+) -> list[Certified]:
+    """Run the nested schedule on every path until both checks pass or the cap is reached."""
+    n = len(paths.lengths)
+    prepass = np.linspace(0.0, 1.0, quadrature.PREPASS_POINTS)
+    outputs = paths.outputs([(i, float(a)) for i in range(n) for a in prepass]).reshape(n, len(prepass))
+    sizes = ((first + 1) // 2, *quadrature.ladder(first, cap))
+    levels = [quadrature.levels(quadrature.warp_from_outputs(prepass, outputs[i]), sizes) for i in range(n)]
+    done: dict[int, Certified] = {}
+    coarse: dict[int, np.ndarray] = {}
+    for k in range(1, len(sizes)):
+        open_ = [i for i in range(n) if i not in done]
+        progress(f"Integrated gradients: {sizes[k]} points" + (f" (after {sizes[k - 1]})" if k > 1 else ""))
+        paths.evaluate([(i, int(key), float(a)) for i in open_ for key, a in zip(levels[i][k].keys, levels[i][k].alphas,
+                                                                                 strict=True)])  # fmt: skip
+        for i in open_:
+            before = coarse.get(i, paths.integrate(i, levels[i][k - 1]))
+            scores = paths.integrate(i, levels[i][k])
+            f_b, f_x = float(outputs[i, 0]), float(outputs[i, -1])
+            delta = float(scores.sum()) - (f_x - f_b)
+            relative = abs(delta) / max(abs(f_x - f_b), floor)
+            token_error = quadrature.token_change(scores, before, floor)
+            ok = relative <= tolerance and token_error <= tolerance
+            if ok or k == len(sizes) - 1:
+                done[i] = Certified(scores, np.abs(scores - before), f_x, f_b, delta, relative, token_error, sizes[k],
+                                    sizes[: k + 1], prepass, outputs[i], ok)  # fmt: skip
+            coarse[i] = scores
+    return [done[i] for i in range(n)]
