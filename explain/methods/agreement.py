@@ -54,10 +54,8 @@ class AgreementSettings:
 def attention_to_tokens(weights: np.ndarray, encoding: Encoding, settings: AgreementSettings) -> np.ndarray:
     """[layers, heads, n] attention each head pays to each kept token (or word), from the chosen queries."""
     keep = ~encoding.special
-    if settings.query is Query.CLS:
-        rows = weights[:, :, 0, :]  # (layers, heads, seq)
-    else:
-        rows = weights[:, :, keep, :].mean(axis=2)  # (layers, heads, seq)
+    cls = settings.query is Query.CLS
+    rows = weights[:, :, 0, :] if cls else weights[:, :, keep, :].mean(axis=2)  # (layers, heads, seq)
     kept = rows[:, :, keep]
     if not settings.merge_words:
         return kept
