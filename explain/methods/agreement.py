@@ -59,13 +59,14 @@ def attention_to_tokens(weights: np.ndarray, encoding: Encoding, settings: Agree
     kept = rows[:, :, keep]
     if not settings.merge_words:
         return kept
-    return kept @ _onehot(encoding.word_index[keep])  # sum over a word's pieces
+    merged: np.ndarray = kept @ _onehot(encoding.word_index[keep])  # sum over a word's pieces
+    return merged
 
 
 def token_scores(scores: np.ndarray, encoding: Encoding, settings: AgreementSettings) -> np.ndarray:
     """[n] IG (or any per-token score) over the same kept tokens (or words) as :func:`attention_to_tokens`."""
     keep = ~encoding.special
-    kept = np.asarray(scores, dtype=np.float64)[keep]
+    kept: np.ndarray = np.asarray(scores, dtype=np.float64)[keep]
     if settings.merge_words:
         kept = kept @ _onehot(encoding.word_index[keep])
     return kept if settings.signed else np.abs(kept)

@@ -103,3 +103,21 @@ def scaled_heads(model: nn.Module, scale: HeadScale) -> Iterator[None]:
     finally:
         for h in handles:
             h.remove()
+
+
+@contextmanager
+def captured_values(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """While inside, every layer's value projection output (batch, seq, heads * head_dim) is appended, in
+    layer order, to the yielded list (ALBERT's shared layer appends once per layer). Twin only, under the gate."""
+    parts = attention_parts(model)
+    seen: list[torch.Tensor] = []
+
+    def keep(module: nn.Module, args: object, output: torch.Tensor) -> None:
+        seen.append(output.detach())
+
+    handles = [module.register_forward_hook(keep) for module in {id(p.value): p.value for p in parts}.values()]
+    try:
+        yield seen
+    finally:
+        for h in handles:
+            h.remove()
