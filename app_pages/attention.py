@@ -42,7 +42,7 @@ view = ui.attention_view(cur, hide, merge)
 viz_col, head_col = st.columns(2, gap="large")
 with viz_col:
     st.subheader("bertviz")
-    shown_layers = ui.bertviz_section(cur, view, hide, merge)
+    shown_layers = ui.lazy_bertviz(cur, view, hide, merge)
 with head_col:
     st.subheader("Per-head heatmap")
     c1, c2 = st.columns(2)

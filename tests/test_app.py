@@ -104,8 +104,12 @@ def test_long_input_falls_back_to_plotly() -> None:
     assert not _iframes(at) and _charts(at) == 4
 
 
-def test_medium_input_restricts_bertviz_layers() -> None:
+def test_long_input_draws_bertviz_on_a_click_and_restricts_its_layers() -> None:
     at = _app(" ".join(["word"] * 250))
+    _ok(at)
+    assert not _iframes(at) and _charts(at) == 4  # over 64 positions bertviz waits for the expander
+    at.session_state["attention.bertviz_open.long"] = True  # what a click on the expander sets
+    at.run()
     _ok(at)
     assert any("bertviz shows layers" in i.value for i in at.info)
     at.slider(key="attention.bv_first").set_value(3).run()

@@ -86,6 +86,9 @@ def test_attention_page_renders_offline_within_budget(chromium: Any, tmp_path: P
         assert warm.page.get_by_role("textbox", name="Text (sentence A)").input_value() == "A warm first session"
         warm.page.context.close()
         s = open_session(chromium, url + "/?text=" + urllib.parse.quote(text))
+        assert s.page.locator("iframe").count() == 0  # over 64 positions bertviz waits for a click
+        s.page.get_by_text("Head and model views (128 positions").click()
+        s.wait_idle()
         frame = _bertviz(s)
         frame.locator("#vis svg").first.wait_for(timeout=30_000)
         assert frame.locator("#vis svg text").count() >= 2 * 128

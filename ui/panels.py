@@ -19,6 +19,24 @@ def notices(encoding: explain.Encoding) -> None:
         st.info(md(notice))
 
 
+#: Up to this many positions bertviz is drawn at once; longer inputs wait for a click (its head view draws an
+#: SVG line per head and token pair: 196,000 at 128 tokens, about 5 s of the browser's time, measured).
+BERTVIZ_AT_ONCE = 64
+
+
+def lazy_bertviz(cur: Current, view: explain.AttentionView, hide: bool, merge: bool) -> tuple[int, ...]:
+    """bertviz in an expander: open (and drawn) at once for short inputs, on a click for long ones."""
+    n = len(view.labels)
+    long = n > BERTVIZ_AT_ONCE
+    label = f"Head and model views ({n} positions: a few seconds to draw)" if long else "Head and model views"
+    box = st.expander(label, expanded=not long, key=f"attention.bertviz_open.{'long' if long else 'short'}",
+                      on_change="rerun")  # fmt: skip
+    if not box.open:
+        return ()
+    with box:
+        return bertviz_section(cur, view, hide, merge)
+
+
 def bertviz_section(cur: Current, view: explain.AttentionView, hide: bool, merge: bool) -> tuple[int, ...]:
     """bertviz head/model view, restricted to the layers that fit the payload budget; returns those layers."""
     info = cur.bundle.info
