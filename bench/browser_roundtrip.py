@@ -32,7 +32,8 @@ from tests.browser_harness import Session, browser, open_session, serve  # noqa:
 _MARK = "window.__plots = new Map(); document.querySelectorAll('.js-plotly-plot').forEach(g => __plots.set(g, g.data));"
 _REPLOTTED = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  return plots.length > 0 && plots.every(g => g.data && window.__plots.get(g) !== g.data && g.querySelector('.main-svg'));
+  return plots.length > 0
+    && plots.every(g => g.data && window.__plots.get(g) !== g.data && g.querySelector('.main-svg'));
 }"""
 
 
@@ -89,8 +90,9 @@ def main() -> None:
         print("| inputs | n | Ctrl+Enter to all drawn, median s | p90 s | max s | server time median s | "
               "websocket MB median | target s |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|")
-        report(f"SST-2 dev sentences, 24-40 tokens (median {statistics.median(len(bundle.tokenizer(t)['input_ids']) for t in sentences):.0f})",
-               [round_trip(s, t, marker(bundle, t)) for t in sentences], 1.5)  # fmt: skip
+        median = statistics.median(len(bundle.tokenizer(t)["input_ids"]) for t in sentences)
+        rows = [round_trip(s, t, marker(bundle, t)) for t in sentences]
+        report(f"SST-2 dev sentences, 24-40 tokens (median {median:.0f})", rows, 1.5)
         report("128-token windows", [round_trip(s, t, marker(bundle, t)) for t in long], 3.0)
 
 

@@ -104,7 +104,8 @@ def main() -> None:
             serial = n * one_ig
             makespan = statistics.median(spans)
             print(
-                f"| {n} | {pct(preds, 0.5):.2f} | {pct(preds, 0.95):.2f} | {pct(igs, 0.5):.2f} | {pct(igs, 0.95):.2f} | "
+                f"| {n} | {pct(preds, 0.5):.2f} | {pct(preds, 0.95):.2f} | {pct(igs, 0.5):.2f} | "
+                f"{pct(igs, 0.95):.2f} | "
                 f"{makespan:.2f} | {serial:.2f} | {makespan / serial:.2f} | {queued} of {n * args.rounds} |"
             )
 
