@@ -302,3 +302,14 @@ def test_sidebar_text_and_pair_survive_page_switches() -> None:
         assert at.text_area(key="glimpse.text").value == "First sentence."
         assert at.toggle(key="glimpse.pair").value is True
         assert at.text_area(key="glimpse.text_b").value == "Second sentence."
+
+
+def test_norm_based_attention_in_the_per_head_heatmap() -> None:
+    at = _app("A norm-based look at the heads.")
+    at.radio(key="attention.norms").set_value("norm ‖α f(x)‖").run()
+    _ok(at)
+    head = next(c for c in at.get("plotly_chart") if "Layer 0, head 0" in c.proto.spec)
+    assert "‖αf(x)‖" in head.proto.spec
+    at.switch_page("app_pages/model.py").run()
+    at.switch_page("app_pages/attention.py").run()
+    assert at.radio(key="attention.norms").value == "norm ‖α f(x)‖"

@@ -27,6 +27,7 @@ from ui.state import (
     current,
     head_grid,
     load_bundle,
+    norm_view,
     rollout,
     start_timer,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "load_bundle",
     "model_info",
     "model_info_download",
+    "norm_view",
     "notices",
     "prediction_panel",
     "rollout",

@@ -76,6 +76,20 @@ def attention_view(cur: Current, hide: bool, merge: bool) -> explain.AttentionVi
                         lambda: explain.attention_view(cur.result, hide_special=hide, merge_words=merge))  # fmt: skip
 
 
+def norm_view(cur: Current, hide: bool, merge: bool) -> explain.AttentionView:
+    """Norm-based attention ‖α f(x)‖ (Kobayashi et al. 2020), hidden and merged like the attention view."""
+
+    def build() -> explain.AttentionView:
+        from dataclasses import replace
+
+        from explain.methods.norms import norm_attention, value_norms
+
+        normed = norm_attention(cur.result.weights, value_norms(cur.bundle, cur.result.encoding))
+        return explain.attention_view(replace(cur.result, weights=normed), hide_special=hide, merge_words=merge)
+
+    return cache.cached(("norm-view", cur.key, hide, merge), build)
+
+
 def rollout(cur: Current, residual: float = 0.5, fusion: str = "mean") -> np.ndarray:
     """Attention rollout of the current result: (n, n), computed once per (text, residual, fusion)."""
     return cache.cached(("rollout", cur.key, residual, fusion),

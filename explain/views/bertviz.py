@@ -101,6 +101,7 @@ def bertviz_html(
     layers: Sequence[int],
     header: str,
     layer: int | None = None,
+    heads: Sequence[int] | None = None,
 ) -> str:
     """A standalone HTML document with bertviz's ``kind`` view of ``weights`` [layers, heads, n, n].
 
@@ -110,7 +111,7 @@ def bertviz_html(
     chosen = np.ascontiguousarray(weights[list(layers)], dtype="<f2")  # (len(layers), heads, n, n)
     params: dict[str, Any] = {"default_filter": "0", "root_div_id": "glimpse-bertviz", "include_layers": list(layers)}
     if kind == "head":
-        params |= {"layer": layer if layer in layers else layers[0], "heads": None}
+        params |= {"layer": layer if layer in layers else layers[0], "heads": None if heads is None else list(heads)}
     else:
         params |= {
             "display_mode": "light",

@@ -40,8 +40,10 @@ def axis_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
-    """One attention matrix (n, n): row = query token (who attends), column = key token (attended to)."""
+def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str, value: str = "weight") -> go.Figure:
+    """One attention matrix (n, n): row = query token (who attends), column = key token (attended to).
+
+    ``value`` names what the cells hold ("weight", or "‖αf(x)‖" for norm-based attention)."""
     ticks = axis_labels(labels)
     fig = go.Figure(
         go.Heatmap(
@@ -50,8 +52,8 @@ def attention_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str) -> 
             y=ticks,
             colorscale=_SEQUENTIAL,
             zmin=0.0,
-            colorbar={"title": {"text": "weight"}},
-            hovertemplate="query <b>%{y}</b> → key <b>%{x}</b><br>weight %{z:.4f}<extra></extra>",
+            colorbar={"title": {"text": value}},
+            hovertemplate=f"query <b>%{{y}}</b> → key <b>%{{x}}</b><br>{value} %{{z:.4f}}<extra></extra>",
         )
     )
     side = min(900, 260 + 14 * len(labels))
