@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -309,7 +310,7 @@ def test_norm_based_attention_in_the_per_head_heatmap() -> None:
     at.radio(key="attention.norms").set_value("norm ‖α f(x)‖").run()
     _ok(at)
     head = next(c for c in at.get("plotly_chart") if "Layer 0, head 0" in c.proto.spec)
-    assert "‖αf(x)‖" in head.proto.spec
+    assert "‖αf(x)‖" in json.loads(head.proto.spec)["data"][0]["colorbar"]["title"]["text"]
     at.switch_page("app_pages/model.py").run()
     at.switch_page("app_pages/attention.py").run()
     assert at.radio(key="attention.norms").value == "norm ‖α f(x)‖"
