@@ -11,6 +11,7 @@ page = st.navigation(
     [
         st.Page("app_pages/attention.py", title="Attention", icon="🔎", default=True),
         st.Page("app_pages/attribution.py", title="Attribution", icon="🎯"),
+        st.Page("app_pages/diagnose.py", title="Diagnose", icon="🩺"),
         st.Page("app_pages/model.py", title="Model", icon="🧩"),
     ]
 )

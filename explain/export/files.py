@@ -226,6 +226,16 @@ def attribution_csv(data: Mapping[str, Any]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def table_csv(data: Mapping[str, Any]) -> bytes:
+    """A table {"columns": [...], "rows": [[...], ...]}: text cells made safe, numbers exact (``repr``)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([csv_text(str(c)) for c in data["columns"]])
+    for row in data["rows"]:
+        writer.writerow([csv_text(v) if isinstance(v, str) else repr(v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
 #: Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Control characters (C0, DEL, C1 such as U+0085) and the Unicode line/paragraph separators.

@@ -1,0 +1,47 @@
+"""Diagnose page: which heads matter, whether attention agrees with IG, which explanation to believe."""
+
+import streamlit as st
+
+import explain
+import ui
+import ui.controls
+import ui.diagnose
+import ui.export
+from explain.views.diagnose_exports import Diagnosis, diagnose_exports
+
+st.title("Diagnose")
+cur = ui.current()
+if cur is None:
+    st.stop()
+ui.notices(cur.result.encoding)
+ui.prediction_panel(cur)
+info = cur.bundle.info
+if not info.has_classifier:
+    st.stop()
+probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
+settings = ui.controls.ig_settings(info, int(probs.argmax()))  # the same controls (and class) as Attribution
+result = ui.attribution(cur, settings)
+if result is None:
+    st.stop()
+st.caption(
+    f"Explaining P({ui.state.md(info.labels[result.target])}); integrated gradients certified at "
+    f"{result.n_steps} steps (δ {result.relative_delta:.2%}, per-token change {result.token_error:.2%})."
+)
+tabs = st.tabs(
+    ["Heads that matter", "Attention vs IG", "Which explanation to believe", "Sanity check"],
+    key="diagnose.tab",
+    on_change="rerun",
+)
+sections = (
+    ui.diagnose.heads_that_matter,
+    ui.diagnose.attention_vs_ig,
+    ui.diagnose.which_explanation,
+    ui.diagnose.sanity_section,
+)
+diagnosis = Diagnosis(result)
+for tab, section in zip(tabs, sections, strict=True):
+    if tab.open:  # only the open tab computes
+        with tab:
+            diagnosis = section(cur, result)
+ui.export.export_panel("diagnose", diagnose_exports(cur.bundle, diagnosis))
+ui.footer()
