@@ -23,15 +23,23 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
     layers, heads = values.shape
     finite = np.abs(values[np.isfinite(values)])
     top = float(limit if limit is not None else (finite.max() if finite.size else 1.0)) or 1.0
-    scale = {"zmin": -top, "zmax": top, "colorscale": _DIVERGING} if signed else {"zmin": 0.0, "zmax": top,
-                                                                                 "colorscale": "Blues"}  # fmt: skip
+    scale = (
+        {"zmin": -top, "zmax": top, "colorscale": _DIVERGING}
+        if signed
+        else {"zmin": 0.0, "zmax": top, "colorscale": "Blues"}
+    )
     fig = go.Figure(
         go.Heatmap(
-            z=np.asarray(values, dtype=np.float64), x=list(range(heads)), y=list(range(layers)),
-            colorbar={"title": {"text": plotly_text(what)}, "thickness": 12}, xgap=1, ygap=1,
-            hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{z:+.4f}}<extra></extra>", **scale,
+            z=np.asarray(values, dtype=np.float64),
+            x=list(range(heads)),
+            y=list(range(layers)),
+            colorbar={"title": {"text": plotly_text(what)}, "thickness": 12},
+            xgap=1,
+            ygap=1,
+            hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{z:+.4f}}<extra></extra>",
+            **scale,
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         title={"text": plotly_text(title)},
         height=max(260, 36 * layers + 110),
@@ -57,12 +65,16 @@ def curves_figure(
     if band is not None:
         mean, low, high = band
         outline = {"x": np.r_[x, x[::-1]], "y": np.r_[high, low[::-1]], "fill": "toself", "line": {"width": 0}}
-        fig.add_trace(go.Scatter(**outline, fillcolor="rgba(128,128,128,0.25)", name="random (range)",
-                                 hoverinfo="skip"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(**outline, fillcolor="rgba(128,128,128,0.25)", name="random (range)", hoverinfo="skip")
+        )
         fig.add_trace(go.Scatter(x=x, y=mean, name="random (mean)", line={"color": "#888", "dash": "dot"}))
     for (name, values), color in zip(curves.items(), _PALETTE, strict=False):
-        fig.add_trace(go.Scatter(x=x, y=values, name=plotly_text(name), mode="lines+markers",
-                                 line={"color": color}, marker={"size": 5}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=values, name=plotly_text(name), mode="lines+markers", line={"color": color}, marker={"size": 5}
+            )
+        )
     fig.update_layout(
         title={"text": plotly_text(title)},
         height=380,
@@ -78,11 +90,13 @@ def sanity_figure(steps: Sequence[str], correlations: Mapping[str, np.ndarray], 
     """Rank correlation with the original explanation as the model is randomised, step by step."""
     fig = go.Figure()
     for (name, values), color in zip(correlations.items(), _PALETTE, strict=False):
-        fig.add_trace(go.Scatter(x=list(steps), y=values, name=plotly_text(name), mode="lines+markers",
-                                 line={"color": color}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(x=list(steps), y=values, name=plotly_text(name), mode="lines+markers", line={"color": color})
+        )
     note = "flagged above this at full randomisation"
-    fig.add_hline(y=threshold, line={"dash": "dash", "color": "#b2182b"}, annotation_text=note,
-                  annotation_position="top left")  # fmt: skip
+    fig.add_hline(
+        y=threshold, line={"dash": "dash", "color": "#b2182b"}, annotation_text=note, annotation_position="top left"
+    )
     fig.update_layout(
         title={"text": "Sanity check: do the explanations change when the model is destroyed?"},
         height=380,
