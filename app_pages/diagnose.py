@@ -7,7 +7,8 @@ import ui
 import ui.controls
 import ui.diagnose
 import ui.export
-from explain.views.diagnose_exports import Diagnosis, diagnose_exports
+from explain.methods.diagnosis import Diagnosis
+from explain.views.diagnose_exports import diagnose_exports
 
 st.title("Diagnose")
 cur = ui.current()

@@ -19,6 +19,7 @@ import numpy as np
 from explain.errors import GlimpseError, InputError
 from explain.inputs import prepare_input
 from explain.knobs import Knob
+from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings
 from explain.methods.attention import (
     ROLLOUT_KNOBS,
     RolloutSettings,
@@ -81,6 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     att.add_argument("--hide-special", action="store_true", help="drop [CLS]/[SEP] and renormalise rows")
     add_knobs(att, ROLLOUT_KNOBS)
     att.set_defaults(run=_attention)
+    diag = sub.add_parser("diagnose", help="which heads matter, attention vs IG, faithfulness, sanity check")
+    _text_args(diag)
+    add_knobs(diag, IG_KNOBS)
+    add_knobs(diag, AGREEMENT_KNOBS)
+    diag.add_argument("--seed", type=int, default=0, help="of the random orders and the random weights (default 0)")
+    diag.add_argument("--json", action="store_true", help="print JSON (the only format; kept for clarity)")
+    diag.set_defaults(run=_diagnose)
+    from explain.compare import cli as compare_cli
+
+    compare_cli.add_parser(sub)
     return parser
 
 
@@ -218,6 +229,53 @@ def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         words, sums = word_scores(r.scores, encoding)
         out["words"] = {"labels": list(words), "scores": [float(v) for v in sums]}
     return out
+
+
+def _diagnose(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    from explain.methods.diagnosis import diagnose
+
+    encoding = prepare_input(bundle, args.text, args.text_b)
+    agreement = settings_from(AgreementSettings, AGREEMENT_KNOBS, args)
+    d = diagnose(bundle, encoding, settings_from(IGSettings, IG_KNOBS, args), agreement, seed=args.seed)
+    a, imp, f, s = d.attribution, d.importance, d.faithfulness, d.sanity
+    assert imp is not None and f is not None and s is not None and d.agreement is not None
+    return {
+        "tokens": list(encoding.tokens),
+        "target": a.target,
+        "target_label": bundle.info.labels[a.target],
+        "attribution": {"scores": _floats(a.scores), "relative_delta": a.relative_delta,
+                        "token_error": a.token_error, "steps": a.n_steps, "converged": a.converged},
+        "head_importance": {"delta_logit": _floats(imp.delta_logit),
+                            "delta_probability": _floats(imp.delta_probability),
+                            "gradient": _floats(imp.gradient), "rank_agreement": imp.rank_agreement,
+                            "most_important": _top_heads(imp.delta_probability, 3, largest=False)},
+        "agreement": {"method": d.agreement_method, "attention": _floats(d.agreement),
+                      "norm_based": _floats(d.norm_agreement), "most_agreeing": _top_heads(d.agreement, 3)},
+        "faithfulness": {"aopc": {m.name: {"comprehensiveness": m.comprehensiveness, "sufficiency": m.sufficiency}
+                                  for m in (*f.methods, f.random)}, "best": f.best, "beats_random": f.beats_random,
+                         "verdict": f.verdict},
+        "sanity": {"steps": list(s.steps), "seed": s.settings.seed, "insensitive": list(s.insensitive),
+                   "correlations": {m: _floats(s.correlations[:, i]) for i, m in enumerate(s.methods)}},
+        "notices": list(encoding.notices),
+    }  # fmt: skip
+
+
+def _floats(values: np.ndarray | None) -> Any:
+    """Nested lists of floats, NaN as null (JSON has no NaN)."""
+    if values is None:
+        return None
+    return (
+        [None if not np.isfinite(v) else float(v) for v in values]
+        if values.ndim == 1
+        else [_floats(row) for row in values]
+    )
+
+
+def _top_heads(values: np.ndarray, count: int, largest: bool = True) -> list[dict[str, Any]]:
+    flat = np.where(np.isfinite(values), values, -np.inf if largest else np.inf).ravel()
+    order = np.argsort(-flat if largest else flat, kind="stable")[:count]
+    heads = values.shape[1]
+    return [{"layer": int(i) // heads, "head": int(i) % heads, "value": float(flat[i])} for i in order]
 
 
 def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from explain.cli import main
+from tests.fixtures import XSS as XSS_LABEL
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
@@ -136,3 +137,22 @@ def test_argument_help_comes_from_the_declared_knobs(capsys: pytest.CaptureFixtu
     text = " ".join(capsys.readouterr().out.split())
     assert "--tolerance TOLERANCE" in text and "a number from 1e-06 to 0.5" in text
     assert "--steps N_STEPS" in text and "a whole number from 5 to 1025" in text
+
+
+def test_diagnose_prints_every_part(capsys: pytest.CaptureFixture[str], payload_model_dir: Path) -> None:
+    out = _run(
+        capsys, "--model", str(payload_model_dir), "diagnose", "--text", "a fine film with good actors", "--json"
+    )
+    layers, heads = 2, 4
+    imp = out["head_importance"]
+    assert np.array(imp["delta_probability"]).shape == (layers, heads)  # type: ignore[index]
+    assert np.array(out["agreement"]["norm_based"]).shape == (layers, heads)  # type: ignore[index]
+    assert set(out["faithfulness"]["aopc"]) >= {"integrated gradients", "random", "norm-based attention"}  # type: ignore[index]
+    assert len(out["sanity"]["steps"]) == len(out["sanity"]["correlations"]["integrated gradients"])  # type: ignore[index]
+    assert out["target_label"] in ("positive", XSS_LABEL)
+
+
+def test_compare_is_wired(capsys: pytest.CaptureFixture[str], payload_model_dir: Path) -> None:
+    out = _run(capsys, "--model", str(payload_model_dir), "compare", "--text", "a good film", "--text-b",
+               "a bad film", "--json")  # fmt: skip
+    assert "divergence" in json.dumps(out)

@@ -15,10 +15,11 @@ import streamlit as st
 import explain
 from explain.methods import ablation, faithfulness, sanity
 from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings, head_agreement
+from explain.methods.diagnosis import Diagnosis, describe
 from explain.methods.norms import norm_attention, value_norms
 from explain.views import diagnostics, figures
 from explain.views.bertviz import bertviz_html
-from explain.views.diagnose_exports import Diagnosis, faithfulness_figures, importance_figures, sweep_figure
+from explain.views.diagnose_exports import faithfulness_figures, importance_figures, sweep_figure
 from ui import cache, widgets
 from ui.state import Current, md
 
@@ -173,8 +174,7 @@ def attention_vs_ig(cur: Current, result: explain.AttributionResult) -> Diagnosi
         "weighs each token by how much it actually adds to the head's output (Kobayashi et al. 2020)."
     )
     head_detail(cur)
-    method = f"{corr}, {query}, {'signed' if signed else '|IG|'}, {'words' if words else 'tokens'}"
-    return Diagnosis(result, agreement=raw, norm_agreement=normed, agreement_method=method)
+    return Diagnosis(result, agreement=raw, norm_agreement=normed, agreement_method=describe(settings))
 
 
 def which_explanation(cur: Current, result: explain.AttributionResult) -> Diagnosis:

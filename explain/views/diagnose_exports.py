@@ -5,7 +5,6 @@ Parts the user has not opened yet are ``None`` and are left out; the batch of wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,26 +12,13 @@ import plotly.graph_objects as go
 
 from explain.export import files as export
 from explain.methods.ablation import HeadImportanceResult, SweepResult
-from explain.methods.attribution import BASELINE_HELP, AttributionResult
+from explain.methods.attribution import BASELINE_HELP
+from explain.methods.diagnosis import Diagnosis
 from explain.methods.faithfulness import FaithfulnessResult
 from explain.methods.sanity import SanityResult
 from explain.models.loading import ModelBundle
 from explain.views import diagnostics
 from explain.views.exports import DataExport, FigureExport, ViewExports
-
-
-@dataclass(frozen=True, eq=False)
-class Diagnosis:
-    """Everything the Diagnose page computed for one input (``None`` = not opened yet)."""
-
-    attribution: AttributionResult
-    importance: HeadImportanceResult | None = None
-    sweep: SweepResult | None = None
-    agreement: np.ndarray | None = None  # [layers, heads] attention vs IG
-    norm_agreement: np.ndarray | None = None  # [layers, heads] norm-based attention vs IG
-    agreement_method: str = ""  # e.g. "Spearman, [CLS] row, |IG|, tokens"
-    faithfulness: FaithfulnessResult | None = None
-    sanity: SanityResult | None = None
 
 
 def importance_figures(imp: HeadImportanceResult, label: str) -> tuple[go.Figure, go.Figure]:
