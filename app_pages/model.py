@@ -4,6 +4,7 @@ import streamlit as st
 
 import explain
 import ui
+import ui.cache
 from ui.state import md
 
 st.title("Model")
@@ -18,6 +19,13 @@ ui.model_info_download(bundle)
 st.caption(
     "Attention comes from the model run with eager attention (fused kernels return no weights); the model "
     "is loaded once per server, in eval mode, with its parameters frozen."
+)
+limits = ui.cache.limits()
+st.caption(
+    f"This server keeps at most {limits['max_models']} models loaded (now: "
+    f"{', '.join(md(m) for m in limits['models']) or 'none'}); loading another evicts the least recently used. "
+    f"Results shared by all sessions use {limits['cache_used_mb']:.0f} of {limits['cache_mb']:.0f} MB "
+    "(GLIMPSE_MAX_MODELS and GLIMPSE_CACHE_MB set these)."
 )
 st.subheader("Load your own model")
 st.markdown(
