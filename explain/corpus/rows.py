@@ -1,0 +1,232 @@
+"""The corpus input, cut into fixed batches that any process can read on its own.
+
+A :func:`scan` streams through the file once and notes where each batch of ``batch_size`` rows starts
+(a byte offset and a line number); :func:`read_span` later reads exactly those rows from there, in the
+driver (local engine) or in a Ray worker. Memory is bounded by one batch, never the corpus, and a batch
+holds the same rows whatever the engine, so padding (and so every number) is the same.
+
+Formats are those ``export`` and ``evaluate`` read: a text file (one sentence per line, ``A<TAB>B`` for a
+pair), optionally labelled (``sentence<TAB>label``, split on the last tab, header optional, labels as ids
+or names), or a CSV with ``text`` or ``text_a,text_b`` and optionally ``label`` columns. Lines end at
+``\\n`` only (sentences hold U+0085 and U+2028). A row that cannot be read (bytes that are not UTF-8, a
+label that names no class) becomes a row with an error, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+from explain.corpus.locations import open_input
+from explain.errors import InputError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class CorpusRow:
+    row_id: str  # "{number:010d}-{sha256 of the row's bytes, 16 hex}": sorts in file order, names the content
+    number: int  # 1-based line (text file) or record (CSV, the header is 1) number
+    text: str
+    text_b: str | None
+    label: int | None  # the true class, when the file has labels
+    error: str | None = None  # why the row cannot be read; it is recorded and the run goes on
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    kind: Literal["text", "csv"]
+    labelled: bool  # text: 'sentence[<TAB>sentence_b]<TAB>label'; CSV: a 'label' column
+    header: tuple[str, ...] = ()  # CSV column names
+
+
+@dataclass(frozen=True)
+class Span:
+    """One batch of the input: where it starts and how many rows it holds."""
+
+    index: int  # 0-based batch number, the name of its shard
+    offset: int  # byte offset of its first row
+    number: int  # line (text) or record (CSV) number of its first row
+    count: int  # rows in the batch
+
+
+@dataclass(frozen=True)
+class Plan:
+    location: str  # the input: a path or a URI
+    format: InputFormat
+    spans: tuple[Span, ...]  # [batches]
+    rows: int
+    sha256: str  # of the whole file: a resumed run must read the same input
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class _Record:
+    offset: int
+    number: int
+    raw: bytes  # the row's bytes, line ending excluded (a CSV record may span lines)
+    fields: list[str] | None  # CSV fields (surrogate-escaped); None for a text line
+
+
+def scan(location: str, labels: Sequence[str], batch_size: int, labelled: bool | None = None) -> Plan:
+    """Stream through the input once: its format, its batches and its hash. ``labelled=None`` detects labels
+    from the first line (a header ending in 'label', or a last tab field that names a class)."""
+    digest = hashlib.sha256()
+    with open_input(location) as stream:
+        fmt, records = _open(stream, location, labels, labelled, digest)
+        spans: list[Span] = []
+        rows = 0
+        for record in records:
+            if rows % batch_size == 0:
+                spans.append(Span(len(spans), record.offset, record.number, 0))
+            rows += 1
+            spans[-1] = Span(spans[-1].index, spans[-1].offset, spans[-1].number, spans[-1].count + 1)
+    if not rows:
+        raise InputError(f"'{location}' has no rows. Give one sentence per line, or a CSV with a 'text' column.")
+    return Plan(location, fmt, tuple(spans), rows, digest.hexdigest(), batch_size)
+
+
+def read_span(plan: Plan, span: Span, labels: Sequence[str]) -> list[CorpusRow]:
+    """The rows of one batch, read from its offset."""
+    with open_input(plan.location) as stream:
+        stream.seek(span.offset)
+        lines = _lines(stream, span.offset, None)
+        records = _csv_records(lines, span.number) if plan.format.kind == "csv" else _text_records(lines, span.number)
+        out = []
+        for record in records:
+            out.append(_row(record, plan.format, labels))
+            if len(out) == span.count:
+                break
+    return out
+
+
+def _open(
+    stream: BinaryIO, location: str, labels: Sequence[str], labelled: bool | None, digest: hashlib._Hash
+) -> tuple[InputFormat, Iterator[_Record]]:
+    start = 3 if stream.read(3) == _BOM else 0
+    stream.seek(0)
+    digest.update(stream.read(start))
+    lines = _lines(stream, start, digest)
+    if location.lower().endswith(".csv"):
+        records = _csv_records(lines, 1)
+        header = next(records, None)
+        names = tuple(f.strip() for f in header.fields or []) if header else ()
+        if "text" not in names and "text_a" not in names:
+            raise InputError(f"'{location}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(names)}.")
+        return InputFormat("csv", "label" in names if labelled is None else labelled, names), records
+    records = _text_records(lines, 1)
+    first = next(records, None)
+    if first is None:
+        return InputFormat("text", False), records
+    is_header, detected = _detect(first.raw, labels)
+    fmt = InputFormat("text", detected if labelled is None else labelled)
+    return fmt, records if is_header and fmt.labelled else _chain(first, records)
+
+
+def _detect(raw: bytes, labels: Sequence[str]) -> tuple[bool, bool]:
+    """(the line is a header, the file is labelled), from the first row."""
+    try:
+        fields = raw.decode("utf-8").split("\t")
+    except UnicodeDecodeError:
+        return False, False
+    if len(fields) < 2:
+        return False, False
+    if fields[-1].strip().lower() == "label":
+        return True, True
+    return False, parse_label(fields[-1], labels) is not None
+
+
+def _chain(first: _Record, rest: Iterator[_Record]) -> Iterator[_Record]:
+    yield first
+    yield from rest
+
+
+def _lines(stream: BinaryIO, offset: int, digest: hashlib._Hash | None) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line) pairs, split on ``\\n`` alone, line endings kept."""
+    for line in stream:
+        if digest is not None:
+            digest.update(line)
+        yield offset, line
+        offset += len(line)
+
+
+def _text_records(lines: Iterator[tuple[int, bytes]], number: int) -> Iterator[_Record]:
+    for offset, line in lines:
+        raw = line.removesuffix(b"\n").removesuffix(b"\r")
+        if raw.strip():
+            yield _Record(offset, number, raw, None)
+        number += 1
+
+
+def _csv_records(lines: Iterator[tuple[int, bytes]], number: int) -> Iterator[_Record]:
+    """CSV records with their offsets: the reader pulls a line only when its record needs it, so the lines it
+    pulled for one record are exactly that record's. Bytes that are not UTF-8 become surrogates."""
+    taken: list[tuple[int, bytes]] = []
+
+    def feed() -> Iterator[str]:
+        for offset, line in lines:
+            taken.append((offset, line))
+            yield line.decode("utf-8", errors="surrogateescape")
+
+    for fields in csv.reader(feed()):
+        offset, raw = taken[0][0], b"".join(line for _, line in taken).removesuffix(b"\n").removesuffix(b"\r")
+        taken.clear()
+        if fields:  # a blank line is no record (as csv.DictReader counts them)
+            yield _Record(offset, number, raw, fields)
+            number += 1
+
+
+def _row(record: _Record, fmt: InputFormat, labels: Sequence[str]) -> CorpusRow:
+    row_id = f"{record.number:010d}-{hashlib.sha256(record.raw).hexdigest()[:16]}"
+    where = f"Row {record.number}" if fmt.kind == "csv" else f"Line {record.number}"
+    try:
+        text, text_b, raw_label = _csv_fields(record, fmt) if record.fields is not None else _text_fields(record, fmt)
+    except InputError as exc:
+        return CorpusRow(row_id, record.number, "", None, None, f"{where} {exc}")
+    label = parse_label(raw_label or "", labels) if fmt.labelled else None
+    if fmt.labelled and label is None:
+        return CorpusRow(row_id, record.number, text, text_b, None,
+                         f"{where} has the label '{(raw_label or '')[:40]}', which is neither a class id (0 to "
+                         f"{len(labels) - 1}) nor one of {', '.join(labels)}. Fix it and run again: finished rows "
+                         "are kept.")  # fmt: skip
+    return CorpusRow(row_id, record.number, text, text_b, label)
+
+
+def _text_fields(record: _Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
+    try:
+        line = record.raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(_NOT_UTF8) from None
+    raw_label = None
+    if fmt.labelled:
+        if "\t" not in line:
+            raise InputError("has no tab before its label. Write 'sentence<TAB>label' and run again.")
+        line, raw_label = line.rsplit("\t", 1)
+    text, _, text_b = line.partition("\t")
+    return text, text_b if text_b.strip() else None, raw_label
+
+
+def _csv_fields(record: _Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
+    values = dict(zip(fmt.header, record.fields or [], strict=False))
+    text = values.get("text") if "text" in fmt.header else values.get("text_a")
+    text_b = values.get("text_b") or None
+    raw_label = values.get("label") if fmt.labelled else None
+    if any("\udc80" <= c <= "\udcff" for c in (text or "") + (text_b or "") + (raw_label or "")):
+        raise InputError(_NOT_UTF8)
+    return text or "", text_b if text_b and text_b.strip() else None, raw_label
+
+
+_NOT_UTF8 = "is not UTF-8 text, so it was skipped; save the file as UTF-8 and run again (finished rows are kept)."
+
+
+def parse_label(raw: str, labels: Sequence[str]) -> int | None:
+    """A class id or name (any case) as the class index; None when it names no class."""
+    raw = raw.strip()
+    if raw.lstrip("-").isdigit():
+        value = int(raw)
+        return value if 0 <= value < len(labels) else None
+    by_name = {name.lower(): i for i, name in enumerate(labels)}
+    return by_name.get(raw.lower())

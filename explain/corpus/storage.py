@@ -1,0 +1,129 @@
+"""A results folder: ``rows/batch-NNNNNN.parquet`` (one shard per batch), ``plan.json`` (what the folder is
+computing: input, model, settings; a resumed run must match it) and ``summary.json`` (written at the end).
+
+A shard appears whole or not at all (written under a hidden name, then renamed; an object store's PUT is
+atomic by itself), and its name is its batch number, so writing a batch twice (a Ray retry after a worker
+died, a resumed run) replaces it with the same rows: a row is never stored twice, and a batch whose shard
+exists is finished. The folder may be a local path or any URI pyarrow has a filesystem for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from explain.corpus.locations import filesystem
+from explain.corpus.stats import STAT_NAMES
+from explain.errors import InputError
+
+ROWS, PLAN, SUMMARY = "rows", "plan.json", "summary.json"
+_SHARD = re.compile(r"^batch-(\d{6,})\.parquet$")
+_FLOATS, _STRINGS = pa.list_(pa.float64()), pa.list_(pa.string())
+_COLUMNS = (
+    ("row_id", pa.string()), ("number", pa.int64()), ("text", pa.string()), ("text_b", pa.string()),
+    ("label", pa.int64()), ("status", pa.string()), ("error", pa.string()), ("predicted", pa.int64()),
+    ("predicted_label", pa.string()), ("probabilities", _FLOATS), ("target", pa.int64()), ("tokens", _STRINGS),
+    ("scores", _FLOATS), ("token_changes", _FLOATS), ("words", _STRINGS), ("word_scores", _FLOATS),
+    ("f_input", pa.float64()), ("f_baseline", pa.float64()), ("convergence_delta", pa.float64()),
+    ("relative_delta", pa.float64()), ("token_error", pa.float64()), ("n_steps", pa.int64()),
+    ("converged", pa.bool_()),
+)  # fmt: skip
+
+
+def schema(aopc_columns: Sequence[str] = ()) -> pa.Schema:
+    """Every shard's columns. Head statistics are [layers × heads] float32, row-major (``head_matrix``), null
+    where undefined (agreement over fewer than two tokens)."""
+    heads = [(name, pa.list_(pa.float32())) for name in STAT_NAMES]
+    return pa.schema([*_COLUMNS, *heads, *((name, pa.float64()) for name in aopc_columns)])
+
+
+@dataclass(frozen=True)
+class CorpusResults:
+    """A results folder, read back: what a Corpus page shows."""
+
+    table: pa.Table  # [rows] every finished row, sorted by row_id (= file order)
+    summary: dict[str, Any] | None  # summary.json; None while the run has not finished
+    plan: dict[str, Any]  # plan.json: input, model, settings, head shape (layers, heads)
+
+
+def shard_name(index: int) -> str:
+    return f"batch-{index:06d}.parquet"
+
+
+def write_shard(out: str, index: int, records: Sequence[dict[str, Any]], columns: pa.Schema) -> None:
+    """Write one batch's rows; idempotent (the same batch replaces its shard)."""
+    fs, root = filesystem(out)
+    table = pa.Table.from_pylist(list(records), schema=columns)
+    final = f"{root}/{ROWS}/{shard_name(index)}"
+    if isinstance(fs, pafs.LocalFileSystem):
+        fs.create_dir(f"{root}/{ROWS}", recursive=True)
+        hidden = f"{root}/{ROWS}/.{shard_name(index)}.{uuid.uuid4().hex}.tmp"  # readers skip dot files
+        pq.write_table(table, hidden, filesystem=fs)
+        fs.move(hidden, final)  # a rename: atomic
+    else:
+        pq.write_table(table, final, filesystem=fs)
+
+
+def finished(out: str) -> set[int]:
+    """Batch numbers whose shard exists."""
+    fs, root = filesystem(out)
+    selector = pafs.FileSelector(f"{root}/{ROWS}", allow_not_found=True)
+    names = (info.base_name for info in fs.get_file_info(selector))
+    return {int(m.group(1)) for m in map(_SHARD.match, names) if m}
+
+
+def remove_partial(out: str) -> None:
+    """Drop hidden shards a killed run left half-written (no run may be writing to this folder)."""
+    fs, root = filesystem(out)
+    for info in fs.get_file_info(pafs.FileSelector(f"{root}/{ROWS}", allow_not_found=True)):
+        if info.base_name.startswith(".batch-") and info.base_name.endswith(".tmp"):
+            fs.delete_file(info.path)
+
+
+def iter_shards(out: str) -> Iterator[pa.Table]:
+    """Each shard's rows, in batch order (memory: one shard at a time)."""
+    fs, root = filesystem(out)
+    for index in sorted(finished(out)):
+        yield pq.read_table(f"{root}/{ROWS}/{shard_name(index)}", filesystem=fs)
+
+
+def write_json(out: str, name: str, data: dict[str, Any]) -> None:
+    fs, root = filesystem(out)
+    fs.create_dir(root, recursive=True)
+    with fs.open_output_stream(f"{root}/{name}") as f:
+        f.write(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode())
+
+
+def read_json(out: str, name: str) -> dict[str, Any] | None:
+    fs, root = filesystem(out)
+    if fs.get_file_info(f"{root}/{name}").type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(f"{root}/{name}") as f:
+        data: dict[str, Any] = json.loads(f.read().decode())
+    return data
+
+
+def read_results(out: str) -> CorpusResults:
+    """Every finished row (sorted by row id) with the summary and plan: a finished or interrupted folder."""
+    plan = read_json(out, PLAN)
+    if plan is None:
+        raise InputError(f"'{out}' holds no corpus results (no {PLAN}). Give the --out folder of a corpus run.")
+    shards = list(iter_shards(out))
+    columns = schema(plan.get("aopc_columns", ()))
+    table = pa.concat_tables(shards) if shards else columns.empty_table()
+    return CorpusResults(table.sort_by("row_id"), read_json(out, SUMMARY), plan)
+
+
+def head_matrix(values: Sequence[float | None], plan: dict[str, Any]) -> np.ndarray:
+    """A row's flat head statistic (a list cell of the table) as a [layers, heads] float64 array, NaN for null."""
+    layers, heads = plan["head_shape"]
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64).reshape(layers, heads)
