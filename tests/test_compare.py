@@ -207,9 +207,18 @@ def test_identical_inputs_give_zero_divergence_and_zero_delta(steep_bundle: Mode
     assert any("same words" in n for n in result.notes)
 
 
-def test_swapping_the_inputs_negates_every_delta_and_keeps_the_divergence(steep_bundle: ModelBundle) -> None:
-    a = prepare_input(steep_bundle, "the movie was great")
-    b = prepare_input(steep_bundle, "the movie was not great")
+@pytest.mark.parametrize(
+    ("text_a", "text_b"),
+    [
+        ("the movie was great", "the movie was not great"),
+        # the tiny model calls A negative (.84) and B positive (.68): the class explained must not be A's
+        ("terrible jokes great great", "terrible jokes great"),
+    ],
+)
+def test_swapping_the_inputs_negates_every_delta_and_keeps_the_divergence(
+    steep_bundle: ModelBundle, text_a: str, text_b: str
+) -> None:
+    a, b = prepare_input(steep_bundle, text_a), prepare_input(steep_bundle, text_b)
     ab, ba = compare_sentences(steep_bundle, a, b), compare_sentences(steep_bundle, b, a)
     assert ab.target == ba.target
     assert ab.delta_probability is not None and ba.delta_probability is not None
@@ -302,6 +311,15 @@ def test_head_similarity_is_pearson_not_cosine(bert_bundle: ModelBundle) -> None
     assert sim.correlation[0, 0, 0, 1] == pytest.approx(0.92, abs=1e-6)
 
 
+def test_a_constant_pattern_has_no_match(bert_bundle: ModelBundle) -> None:
+    enc = prepare_input(bert_bundle, "a")
+    uniform = np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32)  # no variance: Pearson's r is undefined
+    sim = head_similarity(AttentionResult(enc, uniform, None, 0.0), AttentionResult(enc, uniform, None, 0.0),
+                          align_words(enc, enc))  # fmt: skip
+    assert (sim.best_layer[0, 0], sim.best_head[0, 0]) == (-1, -1) and np.isnan(sim.best_correlation[0, 0])
+    assert top_heads(sim.best_correlation, largest=False) == ()
+
+
 def _permuted_heads(source: Path, target: Path, order: list[int]) -> Path:
     """A copy of a tiny BERT whose layer-0 heads are reordered: new head h is old head order[h]. The
     layer's output is unchanged (the output projection's columns move with the heads)."""
@@ -369,6 +387,12 @@ def test_two_classifiers_with_other_tokenizers_compare_per_word(steep_bundle: Mo
     assert result.words.scores_a.sum() == pytest.approx(result.attribution_a.scores.sum())
     assert result.words.scores_b.sum() == pytest.approx(result.attribution_b.scores.sum())
     assert result.similarity.best_layer.shape == (2, 4)
+    # the two tiny models disagree on "hello world" (BERT positive .998, RoBERTa negative .973): both explain
+    # the class of the larger p_A + p_B (positive: 1.025 against 0.975), not each its own prediction
+    disagree = compare_models(steep_bundle, roberta, "hello world")
+    assert disagree.prediction_a is not None and disagree.prediction_b is not None
+    assert (disagree.prediction_a.label, disagree.prediction_b.label) == ("positive", "negative")
+    assert (disagree.target_a, disagree.target_b) == (1, 1)
 
 
 def test_the_second_model_obeys_the_source_policy() -> None:
@@ -448,6 +472,9 @@ def test_cli_edit_and_pairs(steep_bundle: ModelBundle) -> None:
     out = args.run(steep_bundle, args)
     assert [w["segment"] for w in out["words"]] == [0, 0, 0, 0, 0, 1, 1, 1]
     assert out["words"][3]["op"] == "replace" and out["ig"] is None
+    args = _parse(["compare", "--text", "the movie was great", "--pair-a", "he rests", "--edit", "--no-attribution"])
+    out = args.run(steep_bundle, args)  # an edited pair keeps A's second segment unless --pair-b says otherwise
+    assert (out["b"]["text"], out["b"]["pair"]) == ("the movie was not great", "he rests")
 
 
 def test_cli_two_models_keeps_the_global_model_apart(bert_bundle: ModelBundle, model_root: Path) -> None:
@@ -472,5 +499,6 @@ def test_cli_errors_say_how_to_fix(bert_bundle: ModelBundle) -> None:
 def test_cli_help_documents_the_pair_flags(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         _parse(["compare", "--help"])
-    shown = capsys.readouterr().out
-    assert "--pair-a" in shown and "second segment of A" in shown and "--steps" in shown
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps help lines
+    assert "--pair-a PAIR_A second segment of A" in shown and "--pair-b PAIR_B second segment of B" in shown
+    assert "--text-b TEXT_B sentence B" in shown and "--steps" in shown
