@@ -31,7 +31,8 @@ Sentence pairs (NLI): each side is a pair; --pair-a is the second segment of A, 
   compare --text "A man sleeps." --pair-a "He rests." --text-b "A man runs." --pair-b "He rests."
 One text on two models (the first is the global --model, or the default):
   compare --text "The movie was good." --model ./other-model
-Every Δ is B − A."""
+Every Δ is B − A. With --target unset, both sides explain one class: the larger p(A) + p(B) (two models
+with different classes: each its own prediction)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,7 +50,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--edit", nargs="?", const="auto", default=None, choices=["auto", *EditRule],
                         help="make B from A by a rule instead of --text-b (auto: the first that applies, "
                              "in the order negation, antonym, gender)")  # fmt: skip
-    parser.add_argument("--model", dest="model_b", default=None,
+    parser.add_argument("--model", dest="model_b", default=None, metavar="M",
                         help="compare this second model (folder path, hub id or 'embedded') on --text")  # fmt: skip
     parser.add_argument("--no-attribution", action="store_true", help="skip IG (attention and predictions only)")
     add_knobs(parser, IG_KNOBS)
