@@ -1,0 +1,207 @@
+"""Sanity check (Adebayo et al. 2018): do the explanations change when the model is destroyed?
+
+Cascading randomisation: the classifier head (with the pooler, where there is one) is re-initialised
+first, then the encoder layers from the top down, cumulatively; after each step every method explains
+the same input again, and its Spearman rank correlation with the original model's explanation (over the
+non-special tokens) is kept. An explanation that looks the same when the weights behind the prediction
+are random describes the input rather than the model: it is flagged when |ρ| with every layer random is
+at least the threshold.
+
+The random weights live in a deep copy made for this call and dropped after it; the shared model is
+never touched. Re-initialisation follows the BERT family's own init: weights normal(0,
+config.initializer_range), biases 0, LayerNorm weight 1 and bias 0, drawn from a seeded
+``torch.Generator``, so a seed gives the same correlations. The embeddings stay (IG integrates along
+them, and the input must stay the same input). IG runs on a fixed schedule (``IG_FIRST_TRY`` points,
+raised once to ``IG_CAP`` when δ or a token moves by more than ``IG_TOLERANCE``) so that a destroyed
+model cannot run long; its δ is kept per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from explain.errors import ComputationError, ModelLoadError
+from explain.inputs import Encoding
+from explain.knobs import Knob, check_knobs
+from explain.methods.attention import run_attention
+from explain.methods.attribution import IGSettings, attribute
+from explain.methods.faithfulness import method_scores
+from explain.models.gate import HookGate
+from explain.models.loading import ModelBundle, _hooked_twin
+
+IG_FIRST_TRY = 13  # points of IG's first try on every model of the cascade
+IG_CAP = 25  # its one raise, when needed: a destroyed model cannot run long
+IG_TOLERANCE = 0.05  # a rank correlation does not move for a 5 % per-token error
+
+SANITY_KNOBS = (
+    Knob("seed", "Seed", "Seed of the random weights (same seed, same correlations).", 0, low=0, high=2**31 - 1,
+         integer=True),
+    Knob("threshold", "Unchanged at |ρ| ≥", "A method whose rank correlation with its original explanation is "
+         "still this high with every layer random is flagged: it does not depend on the model.", 0.5, low=0.0,
+         high=1.0),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SanitySettings:
+    """Knobs of the sanity check (declared, with bounds, in ``SANITY_KNOBS``); checked when built."""
+
+    seed: int = 0  # of the random weights
+    threshold: float = 0.5  # |ρ| at full randomisation from which a method is flagged
+
+    def __post_init__(self) -> None:
+        check_knobs(self, SANITY_KNOBS)
+
+
+@dataclass(frozen=True, eq=False)
+class SanityResult:
+    """Each method's explanation after each randomisation step, and how much it still agrees. Arrays read-only."""
+
+    encoding: Encoding
+    target: int  # the class explained on every model
+    settings: SanitySettings
+    methods: tuple[str, ...]  # [methods]
+    steps: tuple[str, ...]  # [steps] what was randomised at each step (on top of the steps before)
+    scores: np.ndarray  # [steps + 1, methods, seq] float64 token scores; row 0 = the original model
+    correlations: np.ndarray  # [steps, methods] float64 Spearman ρ with row 0 over non-special tokens (NaN: constant)
+    ig_relative_delta: np.ndarray  # [steps + 1] float64 IG's |δ| / max(|f(x) − f(baseline)|, floor)
+    ig_converged: np.ndarray  # [steps + 1] bool IG met IG_TOLERANCE within IG_CAP points
+    insensitive: tuple[str, ...]  # methods with |ρ| ≥ threshold at full randomisation: they ignore the model
+    seconds: float  # wall time, waiting in line excluded
+
+
+def sanity_check(
+    bundle: ModelBundle,
+    encoding: Encoding,
+    target: int,
+    ig: IGSettings | None = None,
+    settings: SanitySettings = SanitySettings(),
+    on_progress: Callable[[str], None] | None = None,
+    on_wait: Callable[[int, float], None] | None = None,
+) -> SanityResult:
+    """Cascading randomisation (see the module docstring); IG keeps ``ig``'s output and baseline."""
+    ig = replace(ig or IGSettings(), target=target, n_steps=IG_FIRST_TRY, max_steps=IG_CAP, tolerance=IG_TOLERANCE)
+    progress = on_progress or (lambda _m: None)
+    with bundle.gate.hold(on_wait=on_wait):  # one heavy pass for the whole cascade
+        start = time.perf_counter()
+        try:
+            explained = _cascade_explanations(bundle, encoding, ig, settings.seed, progress)
+        except (RuntimeError, MemoryError) as exc:
+            raise ComputationError(
+                f"The sanity check failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text; "
+                "the previous result is kept."
+            ) from exc
+        seconds = time.perf_counter() - start
+    return _result(encoding, target, settings, explained, seconds)
+
+
+def _cascade_explanations(
+    bundle: ModelBundle, encoding: Encoding, ig: IGSettings, seed: int, progress: Callable[[str], None]
+) -> list[tuple[str, dict[str, np.ndarray], float, bool]]:
+    """(step, scores by method, IG's relative δ, converged) for the original model, then after each step."""
+    # We hold the bundle's gate: the runs below get gates of their own, so they do not wait for us.
+    rows = [("original", *_explain(replace(bundle, gate=HookGate()), encoding, ig))]
+    model = copy.deepcopy(bundle.model)  # the throwaway copy; the shared model is never written
+    randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
+    generator = torch.Generator().manual_seed(seed)
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    for label, names in cascade(model):
+        progress(f"Sanity check: randomising {label}")
+        for name in names:
+            reinitialise(model.get_submodule(name), std, generator)
+        rows.append((label, *_explain(randomised, encoding, ig)))  # the twin shares the copy's tensors
+    return rows
+
+
+def _explain(bundle: ModelBundle, encoding: Encoding, ig: IGSettings) -> tuple[dict[str, np.ndarray], float, bool]:
+    attribution = attribute(bundle, encoding, ig)
+    scores = method_scores(attribution, run_attention(bundle, encoding))
+    return scores, attribution.relative_delta, attribution.converged
+
+
+def cascade(model: PreTrainedModel) -> list[tuple[str, tuple[str, ...]]]:
+    """The randomisation steps in order, as (label, module names): the head, then the layers top-down."""
+    prefix = str(model.base_model_prefix)
+    head = tuple(n for n in (f"{prefix}.pooler", "pooler", "pre_classifier", "classifier") if _module(model, n))
+    stacks = (f"{prefix}.encoder.layer", f"{prefix}.transformer.layer", f"{prefix}.encoder.albert_layer_groups")
+    layers = next((n for n in stacks if _module(model, n)), None)
+    if "classifier" not in head or layers is None:
+        raise ModelLoadError(
+            f"Glimpse cannot find the classifier head and encoder layers of this '{model.config.model_type}' model, "
+            "so it cannot randomise them. Load a *ForSequenceClassification checkpoint of a supported family."
+        )
+    steps = [("the classifier head" + (" and pooler" if len(head) > 1 else ""), head)]
+    if layers.endswith("albert_layer_groups"):  # one layer's weights serve every layer
+        return [*steps, ("every layer (ALBERT shares one)", (layers,))]
+    count = len(list(model.get_submodule(layers).children()))
+    return [*steps, *((f"layer {i + 1} of {count}", (f"{layers}.{i}",)) for i in reversed(range(count)))]
+
+
+def _module(model: nn.Module, name: str) -> nn.Module | None:
+    try:
+        return model.get_submodule(name)
+    except AttributeError:  # absent, or None (RoBERTa's classifier has no pooler)
+        return None
+
+
+def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> None:
+    """The family's own init, from ``generator``: weights normal(0, std), biases 0, LayerNorm 1 and 0."""
+    with torch.no_grad():
+        for sub in module.modules():
+            for name, p in sub.named_parameters(recurse=False):
+                if isinstance(sub, nn.LayerNorm):
+                    p.fill_(1.0 if name == "weight" else 0.0)
+                elif name.endswith("bias"):
+                    p.zero_()
+                else:
+                    p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * std)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's ρ (ties share their mean rank); NaN when either side is constant."""
+    ra, rb = _ranks(a), _ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = float(np.sqrt((ra**2).sum() * (rb**2).sum()))
+    return float((ra * rb).sum()) / denominator if denominator > 1e-12 else float("nan")
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values))
+    _, group, counts = np.unique(values, return_inverse=True, return_counts=True)
+    out: np.ndarray = (np.bincount(group, weights=ranks) / counts)[group]
+    return out
+
+
+def _result(
+    encoding: Encoding,
+    target: int,
+    settings: SanitySettings,
+    rows: list[tuple[str, dict[str, np.ndarray], float, bool]],
+    seconds: float,
+) -> SanityResult:
+    methods = tuple(rows[0][1])
+    scores = np.array([[row[1][m] for m in methods] for row in rows], dtype=np.float64)  # (steps + 1, methods, seq)
+    keep = ~encoding.special
+    rho = np.array([[spearman(step[m][keep], scores[0, m][keep]) for m in range(len(methods))] for step in scores[1:]])
+    last = np.abs(rho[-1])
+    insensitive = tuple(m for m, r in zip(methods, last, strict=True) if r >= settings.threshold)  # NaN: not flagged
+    return SanityResult(
+        encoding, target, settings, methods, tuple(row[0] for row in rows[1:]), _frozen(scores), _frozen(rho),
+        _frozen(np.array([row[2] for row in rows])), _frozen(np.array([row[3] for row in rows])), insensitive,
+        seconds,
+    )  # fmt: skip
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)  # results are shared between sessions
+    return values

@@ -1,0 +1,168 @@
+"""Sanity check: cascading randomisation of tiny classifiers, in a throwaway copy of the model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explain import Baseline, IGSettings, ModelBundle, attribute, prepare_input
+from explain.errors import ModelLoadError, SettingsError
+from explain.methods import sanity
+from explain.methods.sanity import IG_CAP, IG_FIRST_TRY, IG_TOLERANCE, SanitySettings, cascade, reinitialise, spearman
+from tests.conftest import bundle_from
+from tests.fixtures import build_tiny
+
+# 40 WordPiece tokens: a chance rank correlation over 38 words has a standard deviation near 0.16
+TEXT = (
+    "the movie was great and the actors were fine but the jokes were bad and the plot was thin , yet the music "
+    "was lovely and the ending made me smile in a way i did not expect"
+)
+IG = "integrated gradients"
+
+
+def _steep(root: Path, family: str) -> ModelBundle:
+    folder = root / f"{family}-steep"  # the same folders as conftest's classifier_bundle
+    if not folder.exists():
+        build_tiny(family, folder, classifier=True, head_scale=5.0)
+    return bundle_from(folder)
+
+
+@pytest.fixture(scope="session")
+def steep_bert(model_root: Path) -> ModelBundle:
+    return _steep(model_root, "bert")
+
+
+def _weights_hash(model: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode() + tensor.detach().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_randomising_every_layer_decorrelates_ig_and_leaves_the_shared_model_alone(
+    classifier_bundle: ModelBundle,
+) -> None:
+    bundle = classifier_bundle
+    enc = prepare_input(bundle, TEXT)
+    ids = torch.tensor(enc.input_ids)[None]
+    with torch.no_grad():
+        logits = bundle.model(input_ids=ids).logits
+    hashes = _weights_hash(bundle.model), _weights_hash(bundle.hooked_model)
+    r = sanity.sanity_check(bundle, enc, 1)
+    assert (_weights_hash(bundle.model), _weights_hash(bundle.hooked_model)) == hashes
+    with torch.no_grad():
+        assert torch.equal(bundle.model(input_ids=ids).logits, logits)
+    assert r.steps[0].startswith("the classifier head") and r.steps[1:] == ("layer 2 of 2", "layer 1 of 2")
+    ig = r.methods.index(IG)
+    assert abs(r.correlations[-1, ig]) < 0.5 and IG not in r.insensitive  # from 1 with itself
+    # Row 0 is the original model's IG at the sanity check's schedule.
+    original = attribute(
+        bundle, enc, IGSettings(target=1, n_steps=IG_FIRST_TRY, max_steps=IG_CAP, tolerance=IG_TOLERANCE)
+    )
+    np.testing.assert_allclose(r.scores[0, ig], original.scores, rtol=1e-6, atol=1e-9)
+    # Attention does not read the head: randomising only the head leaves it exactly as it was.
+    attention = r.methods.index("attention")
+    np.testing.assert_array_equal(r.scores[1, attention], r.scores[0, attention])
+    assert r.ig_relative_delta.shape == r.ig_converged.shape == (4,) and not r.correlations.flags.writeable
+
+
+def test_same_seed_same_correlations_other_seed_other(steep_bert: ModelBundle) -> None:
+    enc = prepare_input(steep_bert, TEXT)
+    first = sanity.sanity_check(steep_bert, enc, 1, settings=SanitySettings(seed=0))
+    again = sanity.sanity_check(steep_bert, enc, 1, settings=SanitySettings(seed=0))
+    other = sanity.sanity_check(steep_bert, enc, 1, settings=SanitySettings(seed=1))
+    np.testing.assert_array_equal(first.correlations, again.correlations)
+    assert not np.allclose(first.correlations[:, 0], other.correlations[:, 0])
+
+
+def test_ig_keeps_the_callers_output_and_baseline(steep_bert: ModelBundle) -> None:
+    enc = prepare_input(steep_bert, TEXT)
+    asked = IGSettings(output="probability", baseline=Baseline.UNK, n_steps=5, max_steps=5)  # the schedule is ours
+    r = sanity.sanity_check(steep_bert, enc, 0, ig=asked)
+    same = IGSettings(target=0, output="probability", baseline=Baseline.UNK, n_steps=IG_FIRST_TRY, max_steps=IG_CAP,
+                      tolerance=IG_TOLERANCE)  # fmt: skip
+    np.testing.assert_allclose(r.scores[0, r.methods.index(IG)], attribute(steep_bert, enc, same).scores, rtol=1e-6)
+
+
+def test_a_method_blind_to_the_model_is_flagged(steep_bert: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 'method' that scores each token by its length ignores the weights: ρ stays 1 at every step."""
+    real = sanity.method_scores
+
+    def with_length(attribution, attention):  # type: ignore[no-untyped-def]
+        scores = real(attribution, attention)
+        return {**scores, "token length": np.array([len(t) for t in attribution.encoding.tokens], dtype=float)}
+
+    monkeypatch.setattr(sanity, "method_scores", with_length)
+    r = sanity.sanity_check(steep_bert, prepare_input(steep_bert, TEXT), 1)
+    np.testing.assert_allclose(r.correlations[:, r.methods.index("token length")], 1.0)
+    assert r.insensitive == ("token length",)
+    everything = sanity.sanity_check(
+        steep_bert, prepare_input(steep_bert, TEXT), 1, settings=SanitySettings(threshold=0)
+    )
+    assert set(everything.insensitive) == set(everything.methods)
+
+
+def test_cascade_steps_of_each_head_and_family(classifier_bundle: ModelBundle, model_root: Path) -> None:
+    head = {
+        "bert": ("bert.pooler", "classifier"),
+        "roberta": ("classifier",),  # RoBERTa's classifier has no pooler
+        "distilbert": ("pre_classifier", "classifier"),
+        "electra": ("classifier",),
+    }[classifier_bundle.info.family]
+    steps = cascade(classifier_bundle.model)
+    assert steps[0][1] == head and [s[0] for s in steps[1:]] == ["layer 2 of 2", "layer 1 of 2"]
+    assert steps[1][1][0].endswith("layer.1") and steps[2][1][0].endswith("layer.0")  # top-down
+    albert = _steep(model_root, "albert")
+    assert [s[1] for s in cascade(albert.model)] == [("albert.pooler", "classifier"),
+                                                      ("albert.encoder.albert_layer_groups",)]  # fmt: skip
+    r = sanity.sanity_check(albert, prepare_input(albert, TEXT), 1)
+    assert r.steps == ("the classifier head and pooler", "every layer (ALBERT shares one)")
+
+
+def test_a_model_without_a_head_is_refused(bert_bundle: ModelBundle) -> None:
+    with pytest.raises(ModelLoadError, match="ForSequenceClassification"):
+        cascade(bert_bundle.model)
+
+
+def test_reinitialise_follows_the_families_init() -> None:
+    module = nn.Sequential(nn.Linear(128, 128), nn.LayerNorm(128))
+    with torch.no_grad():
+        module[1].weight.fill_(3.0)
+        module[1].bias.fill_(2.0)
+    reinitialise(module, 0.02, torch.Generator().manual_seed(0))
+    weight = module[0].weight.detach()
+    assert float(weight.std()) == pytest.approx(0.02, rel=0.03)  # 16,384 draws: the std to ~1 %
+    assert abs(float(weight.mean())) < 0.001
+    assert not module[0].bias.any()
+    assert bool((module[1].weight == 1).all()) and not module[1].bias.any()
+
+
+def test_spearman_by_hand() -> None:
+    assert spearman(np.array([1.0, 2, 3, 4]), np.array([1.0, 3, 2, 4])) == pytest.approx(0.8)  # 1 − 6·2/(4·15)
+    # ties share their mean rank: ranks (0.5, 0.5, 2, 3) against (0, 1, 2, 3) -> 4.5 / sqrt(4.5 · 5)
+    assert spearman(np.array([1.0, 1, 2, 3]), np.array([1.0, 2, 3, 4])) == pytest.approx(3 / np.sqrt(10))
+    assert spearman(np.array([4.0, 3, 2, 1]), np.array([1.0, 2, 3, 4])) == pytest.approx(-1.0)
+    assert np.isnan(spearman(np.ones(4), np.arange(4.0)))
+
+
+def test_settings_bounds() -> None:
+    with pytest.raises(SettingsError, match="Unchanged at"):
+        SanitySettings(threshold=1.5)
+    with pytest.raises(SettingsError, match="Seed"):
+        SanitySettings(seed=-1)
+
+
+def test_the_cascade_waits_for_the_gate(steep_bert: ModelBundle) -> None:
+    class Waited(Exception):
+        pass
+
+    def on_wait(ahead: int, _seconds: float) -> None:
+        raise Waited(ahead)
+
+    with steep_bert.gate.hold(), pytest.raises(Waited):
+        sanity.sanity_check(steep_bert, prepare_input(steep_bert, TEXT), 1, on_wait=on_wait)
