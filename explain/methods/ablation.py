@@ -1,0 +1,367 @@
+"""Which heads matter for this prediction: removed one at a time, by gradient, by hand, and cumulatively.
+
+A head is removed by scaling its output (its slice of the output projection's input) to 0 with
+:func:`~explain.models.anatomy.scaled_heads`, on the weight-sharing twin and behind the bundle's gate, so
+the shared model never sees a hook. Every ablated pass a result needs is one row of a batch (forward only).
+A row departs from the unablated pass only at the first layer its mask touches, so it joins the batch
+there, as a copy of the unablated row's hidden states: the layers before are computed once, not once per
+row (a 6 × 12 map then costs 0.58 of 73 full passes). Gradient importance (Michel et al. 2019) is
+|∂ logit / ∂ m| at m = 1, where m scales each head's output: one forward and backward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from explain.errors import ComputationError, GlimpseError
+from explain.inputs import Encoding
+from explain.methods.agreement import _pearson, _ranks
+from explain.models.anatomy import scaled_heads
+from explain.models.loading import ModelBundle
+
+#: Rows per chunk shrink with length so one chunk's activations stay near the same size.
+TOKENS_PER_CHUNK = 4096
+#: Points per sweep curve are about this many: one every max(1, layers·heads // 24) heads.
+SWEEP_POINTS = 24
+MAX_RANDOM_ORDERS = 100
+OnWait = Callable[[int, float], None]
+
+
+class AblationError(GlimpseError):
+    """An ablation is not possible as asked (no classification head, unknown class or head, ...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class HeadImportanceResult:
+    """Each head's effect on the explained class, by ablation and by gradient. Arrays are read-only."""
+
+    encoding: Encoding
+    target: int  # the class explained
+    logits: np.ndarray  # [labels] float64 unablated, from the twin's batch (the reference of every Δ)
+    probabilities: np.ndarray  # [labels] float64 softmax of logits
+    delta_logit: np.ndarray  # [layers, heads] float64 target logit with the head removed − unablated
+    delta_probability: np.ndarray  # [layers, heads] float64 target probability, head removed − unablated
+    gradient: np.ndarray  # [layers, heads] float64 |∂ target logit / ∂ head scale| at scale 1
+    rank_agreement: float  # Spearman ρ of |delta_probability| and gradient; NaN when either is constant
+    ablation_seconds: float  # the batched map (waiting in line excluded)
+    gradient_seconds: float  # the forward and backward pass of the gradient map
+
+
+@dataclass(frozen=True, eq=False)
+class AblationResult:
+    """The prediction with chosen heads switched off, beside the prediction with all heads."""
+
+    encoding: Encoding
+    target: int  # the class whose change is reported
+    heads: tuple[tuple[int, int], ...]  # (layer, head) pairs switched off, sorted
+    logits_before: np.ndarray  # [labels] float64 all heads on (twin, same batch)
+    logits_after: np.ndarray  # [labels] float64 with `heads` off
+    probabilities_before: np.ndarray  # [labels] float64
+    probabilities_after: np.ndarray  # [labels] float64
+    predicted_before: int  # argmax of logits_before
+    predicted_after: int  # argmax of logits_after
+    delta_logit: float  # target logit, after − before
+    delta_probability: float  # target probability, after − before
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The target's probability as heads are removed cumulatively, by importance and in random orders."""
+
+    encoding: Encoding
+    target: int
+    counts: np.ndarray  # [points] int64 heads removed: 0, step, 2·step, ..., layers·heads
+    order: np.ndarray  # [layers·heads, 2] int64 (layer, head) by importance: most negative Δ probability first
+    importance_curve: np.ndarray  # [points] float64 target probability, the first counts[i] heads of order off
+    random_orders: np.ndarray  # [orders, layers·heads] int64 flat head index (layer·heads + head), removal order
+    random_curves: np.ndarray  # [orders, points] float64 the same along each random order
+    seed: int  # random_orders come from numpy.random.default_rng(seed)
+    seconds: float  # all curves' batched passes (waiting in line excluded)
+
+    @property
+    def random_mean(self) -> np.ndarray:  # [points]
+        return np.asarray(self.random_curves.mean(axis=0))
+
+    @property
+    def random_std(self) -> np.ndarray:  # [points] spread over the random orders
+        return np.asarray(self.random_curves.std(axis=0))
+
+
+def head_importance(
+    bundle: ModelBundle,
+    encoding: Encoding,
+    target: int | None = None,
+    logits: np.ndarray | None = None,
+    on_wait: OnWait | None = None,
+) -> HeadImportanceResult:
+    """Every head removed alone (one batch) and the gradient map, for ``target``.
+
+    ``target`` unset: the top class of ``logits`` (the prediction the user sees), else of the eager model's.
+    """
+    target = _target(bundle, encoding, target, logits)
+    layers, heads = bundle.info.num_layers, bundle.info.num_heads
+    masks = (1 - np.eye(layers * heads, dtype=np.float32)).reshape(-1, layers, heads)  # row i: head i off
+    with _held(bundle, on_wait):
+        start = time.perf_counter()
+        full, ablated = _logits(bundle, encoding, masks)
+        middle = time.perf_counter()
+        gradient = _mask_gradient(bundle.hooked_model, _inputs(encoding), target, (layers, heads))
+        end = time.perf_counter()
+    p_full, p_ablated = _softmax(full), _softmax(ablated)
+    delta_p = (p_ablated[:, target] - p_full[target]).reshape(layers, heads)
+    return HeadImportanceResult(
+        encoding=encoding,
+        target=target,
+        logits=_frozen(full),
+        probabilities=_frozen(p_full),
+        delta_logit=_frozen((ablated[:, target] - full[target]).reshape(layers, heads)),
+        delta_probability=_frozen(delta_p),
+        gradient=_frozen(gradient),
+        rank_agreement=float(_pearson(_ranks(np.abs(delta_p).ravel()), _ranks(gradient.ravel()))[0]),
+        ablation_seconds=middle - start,
+        gradient_seconds=end - middle,
+    )
+
+
+def ablate(
+    bundle: ModelBundle,
+    encoding: Encoding,
+    heads: Collection[tuple[int, int]],
+    target: int | None = None,
+    logits: np.ndarray | None = None,
+    on_wait: OnWait | None = None,
+) -> AblationResult:
+    """The prediction with ``heads`` ((layer, head) pairs; none is allowed) switched off, and without."""
+    target = _target(bundle, encoding, target, logits)
+    mask = _kept(bundle, heads)
+    with _held(bundle, on_wait):
+        before, after = _logits(bundle, encoding, mask[None])
+    p_before, p_after = _softmax(before), _softmax(after[0])
+    return AblationResult(
+        encoding=encoding,
+        target=target,
+        heads=tuple((int(la), int(h)) for la, h in np.argwhere(mask == 0)),
+        logits_before=_frozen(before),
+        logits_after=_frozen(after[0]),
+        probabilities_before=_frozen(p_before),
+        probabilities_after=_frozen(p_after),
+        predicted_before=int(np.argmax(before)),
+        predicted_after=int(np.argmax(after[0])),
+        delta_logit=float(after[0, target] - before[target]),
+        delta_probability=float(p_after[target] - p_before[target]),
+    )
+
+
+def ablation_sweep(
+    bundle: ModelBundle,
+    importance: HeadImportanceResult,
+    n_random: int = 5,
+    seed: int = 0,
+    on_wait: OnWait | None = None,
+) -> SweepResult:
+    """Heads removed cumulatively in ``importance``'s order and in ``n_random`` seeded random orders."""
+    shape = _check_sweep(bundle, importance, n_random)
+    n = shape[0] * shape[1]
+    counts = np.unique(np.r_[np.arange(0, n, max(1, n // SWEEP_POINTS)), n])
+    order = np.argsort(importance.delta_probability.ravel(), kind="stable")  # the most negative Δ first
+    rng = np.random.default_rng(seed)
+    shuffled = np.stack([rng.permutation(n) for _ in range(n_random)])
+    masks = np.concatenate([_removal_masks(o, counts, shape) for o in (order, *shuffled)])  # [curves·points, L, H]
+    unique, inverse = np.unique(masks, axis=0, return_inverse=True)  # every curve shares its two ends
+    with _held(bundle, on_wait):
+        start = time.perf_counter()
+        logits = _logits(bundle, importance.encoding, unique)[1]
+        seconds = time.perf_counter() - start
+    curves = _softmax(logits)[inverse.ravel(), importance.target].reshape(1 + n_random, len(counts))
+    return SweepResult(
+        encoding=importance.encoding,
+        target=importance.target,
+        counts=_frozen(counts, np.int64),
+        order=_frozen(np.stack(np.divmod(order, shape[1]), axis=1), np.int64),
+        importance_curve=_frozen(curves[0]),
+        random_orders=_frozen(shuffled, np.int64),
+        random_curves=_frozen(curves[1:]),
+        seed=seed,
+        seconds=seconds,
+    )
+
+
+def _check_sweep(bundle: ModelBundle, importance: HeadImportanceResult, n_random: int) -> tuple[int, int]:
+    shape = (bundle.info.num_layers, bundle.info.num_heads)
+    if importance.delta_probability.shape != shape:
+        raise AblationError(
+            f"This importance map has {importance.delta_probability.shape} heads but the model has {shape[0]} "
+            f"layers × {shape[1]} heads. Compute head_importance with the current model first."
+        )
+    if isinstance(n_random, bool) or not 1 <= n_random <= MAX_RANDOM_ORDERS:
+        raise AblationError(f"Random orders must be a whole number from 1 to {MAX_RANDOM_ORDERS}; got {n_random}.")
+    return shape
+
+
+def _removal_masks(order: np.ndarray, counts: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[points, layers, heads] float32: 1 where a head is kept once the first counts[i] heads of order are off."""
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)  # when each head comes off
+    return (rank[None, :] >= counts[:, None]).astype(np.float32).reshape(len(counts), *shape)
+
+
+def _target(bundle: ModelBundle, encoding: Encoding, target: int | None, logits: np.ndarray | None) -> int:
+    labels = bundle.info.labels
+    if not labels:
+        raise AblationError(
+            f"'{bundle.info.source}' has no classification head, so there is no prediction whose heads to "
+            "ablate. Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
+        )
+    names = f"0 to {len(labels) - 1} ({', '.join(labels)})"
+    if target is not None:
+        if isinstance(target, bool) or not 0 <= target < len(labels):
+            raise AblationError(f"Class {target} does not exist; this model's classes are {names}.")
+        return int(target)
+    if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
+        from explain.methods.prediction import predict_logits
+
+        logits = predict_logits(bundle, encoding)
+    if np.shape(logits) != (len(labels),):
+        raise AblationError(
+            f"The logits given have shape {np.shape(logits)}; this model has {len(labels)} classes. Pass this "
+            f"input's [labels] logits, or a target class from {names}."
+        )
+    return int(np.argmax(logits))
+
+
+def _kept(bundle: ModelBundle, heads: Collection[tuple[int, int]]) -> np.ndarray:
+    """[layers, heads] float32: 0 for each head in ``heads``, 1 elsewhere."""
+    layers, per_layer = bundle.info.num_layers, bundle.info.num_heads
+    mask = np.ones((layers, per_layer), dtype=np.float32)
+    for pair in heads:
+        ok = isinstance(pair, tuple | list) and len(pair) == 2
+        ok = ok and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in pair)
+        if not (ok and 0 <= pair[0] < layers and 0 <= pair[1] < per_layer):
+            raise AblationError(
+                f"Head {pair!r} does not exist. Give (layer, head) pairs with layer from 0 to {layers - 1} and "
+                f"head from 0 to {per_layer - 1}."
+            )
+        mask[pair[0], pair[1]] = 0.0
+    return mask
+
+
+@contextmanager
+def _held(bundle: ModelBundle, on_wait: OnWait | None) -> Iterator[None]:
+    """The gate (hooks go on the twin only while it is held), and failures told as what to do."""
+    with bundle.gate.hold(on_wait=on_wait):
+        try:
+            yield
+        except (RuntimeError, MemoryError) as exc:
+            raise ComputationError(
+                f"The ablation failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text; the "
+                "previous result is kept."
+            ) from exc
+
+
+def _inputs(encoding: Encoding) -> dict[str, torch.Tensor]:
+    """One row, unpadded and without a mask: every mask and position tensor has batch 1 and broadcasts."""
+    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
+    if encoding.token_type_ids is not None:
+        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+    return inputs
+
+
+def _logits(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logits [labels] with all heads, and [rows, labels] with each row's head scales ([rows, layers, heads])."""
+    layers = masks.shape[1]
+    touched = (masks != 1).any(axis=2)  # [rows, layers]
+    first = np.where(touched.any(axis=1), touched.argmax(axis=1), layers)  # where a row leaves the full pass
+    todo = np.argsort(first, kind="stable")
+    todo = todo[first[todo] < layers]
+    per_chunk = max(1, TOKENS_PER_CHUNK // encoding.n_tokens - 1)  # the unablated row rides in every chunk
+    out = np.empty((len(masks), len(bundle.info.labels)))
+    full: np.ndarray | None = None
+    with torch.no_grad():
+        for start in range(0, max(len(todo), 1), per_chunk):
+            rows = todo[start : start + per_chunk]
+            chunk = _grown_pass(bundle.hooked_model, _inputs(encoding), masks[rows], first[rows])
+            full = chunk[0] if full is None else full
+            out[rows] = chunk[1:]
+    assert full is not None  # at least one pass ran
+    out[first == layers] = full  # rows that switch nothing off
+    return full, out
+
+
+def _grown_pass(model: nn.Module, inputs: dict[str, torch.Tensor], masks: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Logits [1 + rows, labels]: the unablated row, then a row per mask, sorted by the layer they join at."""
+    layers, heads = masks.shape[1:]
+    scales = torch.from_numpy(np.concatenate([np.ones((1, layers, heads), np.float32), masks]))  # (1 + rows, L, H)
+    present = 1 + np.searchsorted(first, np.arange(layers), side="right")  # rows in the batch at each layer
+    joining = np.diff(np.r_[1, present]).tolist()
+    with _grown_batch(model, joining), scaled_heads(model, lambda layer: scales[: present[layer], layer]):
+        return np.asarray(model(**inputs).logits.double().numpy())  # (1 + rows, labels)
+
+
+@contextmanager
+def _grown_batch(model: nn.Module, joining: list[int]) -> Iterator[None]:
+    """While inside, ``joining[l]`` copies of row 0's hidden states join the batch at layer l's input."""
+    modules = _layer_modules(model)
+    served = {id(m): [la for la, other in enumerate(modules) if other is m] for m in modules}  # ALBERT: shared
+    calls: dict[int, int] = {}
+
+    def reset(*_: object) -> None:
+        calls.clear()
+
+    def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any] | None:
+        index = calls.get(id(module), 0)
+        calls[id(module)] = index + 1
+        layers = served[id(module)]
+        n = joining[layers[index % len(layers)]]
+        if n == 0:
+            return None
+        hidden = args[0]  # (batch, seq, hidden): every family passes the hidden states first
+        return (torch.cat([hidden, hidden[:1].expand(n, -1, -1)]), *args[1:]), kwargs
+
+    handles = [model.register_forward_pre_hook(reset)]
+    handles += [m.register_forward_pre_hook(hook, with_kwargs=True) for m in {id(m): m for m in modules}.values()]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _layer_modules(model: nn.Module) -> list[nn.Module]:
+    """The module each layer's hidden states enter, in layer order (ALBERT's shared group once per layer)."""
+    config: Any = model.config
+    base: Any = getattr(model, str(model.base_model_prefix), model)
+    if config.model_type == "distilbert":
+        return list(base.transformer.layer)
+    if config.model_type == "albert":
+        layers, groups = int(config.num_hidden_layers), int(config.num_hidden_groups)
+        return [base.encoder.albert_layer_groups[i * groups // layers] for i in range(layers)]
+    return list(base.encoder.layer)
+
+
+def _mask_gradient(
+    model: nn.Module, inputs: dict[str, torch.Tensor], target: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """[layers, heads] |∂ target logit / ∂ m| at m = 1, m scaling each head's output."""
+    mask = torch.ones((1, *shape), requires_grad=True)  # (1, layers, heads)
+    with torch.enable_grad(), scaled_heads(model, lambda layer: mask[:, layer]):
+        logit = model(**inputs).logits[0, target]
+    (grad,) = torch.autograd.grad(logit, mask)
+    return np.asarray(grad[0].abs().double().numpy())
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return np.asarray(torch.from_numpy(logits).softmax(-1).numpy())  # float64 in, float64 out
+
+
+def _frozen(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    out: np.ndarray = np.array(values, dtype=dtype)  # a copy, read-only: results are cached and shared between sessions
+    out.setflags(write=False)
+    return out
