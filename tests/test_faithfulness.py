@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from explain import Baseline, IGSettings, ModelBundle, attribute, prepare_input
+from explain import AttributionError, Baseline, IGSettings, ModelBundle, attribute, prepare_input
 from explain.errors import InputError, SettingsError
 from explain.methods.attribution import baseline_ids
 from explain.methods.faithfulness import (
@@ -146,6 +146,14 @@ def test_bad_scores_and_settings_are_refused() -> None:
         FaithfulnessSettings(curve_points=17)
     with pytest.raises(InputError, match="besides"):
         faithfulness_curves(toy, np.arange(3), np.arange(3), np.ones(3, bool), 1, {"m": np.zeros(3)})
+
+
+def test_a_model_without_that_class_is_refused(bert_bundle: ModelBundle, classifier_bundle: ModelBundle) -> None:
+    scores = {"m": np.zeros(6)}
+    with pytest.raises(AttributionError, match="no classification head"):
+        faithfulness(bert_bundle, prepare_input(bert_bundle, "the movie was great"), 0, scores)
+    with pytest.raises(AttributionError, match="classes are 0 to 1"):
+        faithfulness(classifier_bundle, prepare_input(classifier_bundle, "the movie was great"), 2, scores)
 
 
 def test_reversed_ig_loses_to_ig_on_the_deletion_curve(classifier_bundle: ModelBundle) -> None:

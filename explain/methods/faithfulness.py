@@ -139,10 +139,15 @@ def faithfulness(
     on_wait: Callable[[int, float], None] | None = None,
 ) -> FaithfulnessResult:
     """:func:`faithfulness_curves` on the bundle's twin, under its gate."""
-    if not 0 <= target < len(bundle.info.labels):
+    labels = bundle.info.labels
+    if not labels:
         raise AttributionError(
-            f"Class {target} does not exist; this model's classes are 0 to {len(bundle.info.labels) - 1}. "
-            "Load a classifier, or pick one of its classes."
+            f"'{bundle.info.source}' has no classification head, so there is no class probability to follow. "
+            "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
+        )
+    if not 0 <= target < len(labels):
+        raise AttributionError(
+            f"Class {target} does not exist; this model's classes are 0 to {len(labels) - 1} ({', '.join(labels)})."
         )
     baseline = baseline_ids(bundle, encoding, settings.baseline)
     predict = _bundle_predict(bundle, encoding)
@@ -203,13 +208,15 @@ def faithfulness_curves(
         table.add(order, ks)  # the AOPC ks are among the curve's
     p = table.run(predict, target)
     p_input, p_baseline = float(p[table.index(positions[:0])]), float(p[table.index(positions)])
-    methods = tuple(_measure(name, o, table, p, ks, aopc, p_input) for name, o in orders.items())
-    seeds = tuple(_measure(RANDOM, o, table, p, ks, aopc, p_input) for o in randoms)
+    at = np.searchsorted(ks, aopc)  # where the AOPC ks sit on the curves
+    methods = tuple(_measure(name, o, table, p, ks, p_input, at) for name, o in orders.items())
+    seeds = tuple(_measure(RANDOM, o, table, p, ks, p_input, at) for o in randoms)
+    mean = [np.mean([getattr(s, curve) for s in seeds], axis=0) for curve in ("deletion", "insertion")]
+    random = _summary(RANDOM, np.zeros(0, np.int64), mean[0], mean[1], p_input, at, ks / n)  # AOPC is linear
     best, beats, verdict = _verdict(methods, seeds)
     return FaithfulnessResult(
         target, settings.baseline, _frozen(ks), _frozen(ks / n), _frozen(aopc), p_input, p_baseline,
-        methods, _mean(seeds, ks / n), seeds, best, beats, verdict, CRITERION, CAVEAT, table.rows,
-        time.perf_counter() - start,
+        methods, random, seeds, best, beats, verdict, CRITERION, CAVEAT, table.rows, time.perf_counter() - start,
     )  # fmt: skip
 
 
@@ -288,27 +295,23 @@ class _Perturbations:
 
 
 def _measure(
-    name: str, order: np.ndarray, table: _Perturbations, p: np.ndarray, ks: np.ndarray, aopc: np.ndarray,
-    p_input: float,
+    name: str, order: np.ndarray, table: _Perturbations, p: np.ndarray, ks: np.ndarray, p_input: float,
+    aopc_at: np.ndarray,
 ) -> MethodFaithfulness:  # fmt: skip
-    fractions = ks / max(ks[-1], 1)
-    deletion = np.array([p[table.index(order[:k])] for k in ks.tolist()])
-    insertion = np.array([p[table.index(order[k:])] for k in ks.tolist()])
-    comprehensiveness = float(np.mean([p_input - p[table.index(order[:k])] for k in aopc.tolist()]))
-    sufficiency = float(np.mean([p_input - p[table.index(order[k:])] for k in aopc.tolist()]))
+    deletion = p[[table.index(order[:k]) for k in ks.tolist()]]  # (points,) the top k replaced
+    insertion = p[[table.index(order[k:]) for k in ks.tolist()]]  # (points,) only the top k kept
+    return _summary(name, order, deletion, insertion, p_input, aopc_at, ks / ks[-1])
+
+
+def _summary(
+    name: str, order: np.ndarray, deletion: np.ndarray, insertion: np.ndarray, p_input: float, aopc_at: np.ndarray,
+    fractions: np.ndarray,
+) -> MethodFaithfulness:  # fmt: skip
+    """Areas and AOPC from the curves (``aopc_at``: where the AOPC ks sit among the curve's)."""
     return MethodFaithfulness(
         name, _frozen(order), _frozen(deletion), _frozen(insertion), float(np.trapezoid(deletion, fractions)),
-        float(np.trapezoid(insertion, fractions)), comprehensiveness, sufficiency,
-    )  # fmt: skip
-
-
-def _mean(seeds: tuple[MethodFaithfulness, ...], fractions: np.ndarray) -> MethodFaithfulness:
-    deletion = np.mean([s.deletion for s in seeds], axis=0)
-    insertion = np.mean([s.insertion for s in seeds], axis=0)
-    return MethodFaithfulness(
-        RANDOM, _frozen(np.zeros(0, dtype=np.int64)), _frozen(deletion), _frozen(insertion),
-        float(np.trapezoid(deletion, fractions)), float(np.trapezoid(insertion, fractions)),
-        float(np.mean([s.comprehensiveness for s in seeds])), float(np.mean([s.sufficiency for s in seeds])),
+        float(np.trapezoid(insertion, fractions)), p_input - float(deletion[aopc_at].mean()),
+        p_input - float(insertion[aopc_at].mean()),
     )  # fmt: skip
 
 
