@@ -129,28 +129,27 @@ def test_empty_input_and_csv_without_text_are_refused_with_the_fix(tmp_path: Pat
 
 
 def test_head_stats_of_uniform_attention() -> None:
-    """Every query spreads evenly over n tokens: entropy log n, each token gets 1/n."""
-
+    """Every query spreads evenly over n tokens: entropy log n, each token gets 1/n (a pair: two [SEP]s)."""
     from explain.inputs import Encoding
 
-    tokens = ("[CLS]", "good", ",", "film", "!", "[SEP]")
+    tokens = ("[CLS]", "good", ",", "[SEP]", "film", "!", "[SEP]")
     n = len(tokens)
-    special = np.array([True, False, False, False, False, True])
+    special = np.array([True, False, False, True, False, False, True])
     encoding = Encoding(
-        text="good , film !", text_b=None, input_ids=np.array([101, 1, 2, 3, 4, 102]), token_type_ids=None,
-        tokens=tokens, special=special, segment=np.zeros(n, dtype=np.int64),
-        word_index=np.array([0, 1, 2, 3, 4, 5]), words=tokens, n_original=n, notices=(),
+        text="good ,", text_b="film !", input_ids=np.array([101, 1, 2, 102, 3, 4, 102]), token_type_ids=None,
+        tokens=tokens, special=special, segment=np.array([0, 0, 0, 0, 1, 1, 1]),
+        word_index=np.arange(n), words=tokens, n_original=n, notices=(),
     )  # fmt: skip
     weights = np.full((2, 3, n, n), 1.0 / n, dtype=np.float32)
-    scores = np.array([0.0, 0.5, -0.1, 0.3, 0.2, 0.0])
+    scores = np.array([0.0, 0.5, -0.1, 0.0, 0.3, 0.2, 0.0])
     stats = head_stats(weights, encoding, scores, sep_token_id=102)
     np.testing.assert_allclose(stats.entropy, math.log(n), rtol=1e-6)
     np.testing.assert_allclose(stats.to_cls, 1 / n, rtol=1e-6)
-    np.testing.assert_allclose(stats.to_sep, 1 / n, rtol=1e-6)
+    np.testing.assert_allclose(stats.to_sep, 2 / n, rtol=1e-6)  # both separators
     np.testing.assert_allclose(stats.to_punct, 2 / n, rtol=1e-6)  # "," and "!"
     assert np.isnan(stats.agreement).all()  # constant attention: no rank correlation
     focused = np.zeros((1, 1, n, n), dtype=np.float32)
-    focused[..., 5] = 1.0  # every query on [SEP]
+    focused[..., 3] = 1.0  # every query on the first [SEP]
     one = head_stats(focused, encoding, scores, sep_token_id=102)
     assert one.entropy[0, 0] == 0.0 and one.to_sep[0, 0] == 1.0 and one.to_cls[0, 0] == 0.0
 

@@ -135,6 +135,7 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
              aopc_columns: Sequence[str], pool: int) -> Any:  # fmt: skip
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the driver prints its own progress
+    context.wait_for_min_actors_s = 600  # every worker holds its model before the first batch goes out
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # and Ray Data's plan and timing are in its logs
     items = [{"index": s.index, "offset": s.offset, "number": s.number, "count": s.count} for s in todo]
     arguments = {"source": bundle.source, "weights_sha256": bundle.weights_sha256, "plan": replace(plan, spans=()),
@@ -142,7 +143,7 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
     return ray.data.from_items(items, override_num_blocks=max(len(items), 1)).map_batches(
         CorpusWorker,
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=pool),
+        compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
         num_cpus=1,
         fn_constructor_kwargs=arguments,
     )
