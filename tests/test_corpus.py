@@ -341,3 +341,25 @@ def test_the_local_engine_never_imports_ray(steep: ModelBundle, tmp_path: Path) 
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          cwd=Path(__file__).parents[1]).stdout  # fmt: skip
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_faithfulness_columns_hold_each_methods_aopc(steep: ModelBundle, tmp_path: Path) -> None:
+    from explain.methods.faithfulness import FaithfulnessSettings, faithfulness, method_scores
+
+    path = tmp_path / "few.txt"
+    path.write_text("the movie was great and the actors were fine\nbad jokes , terrible film\n")
+    summary = run_corpus(steep, str(path), str(tmp_path / "out"), CorpusSettings(ig=FAST, faithfulness=True))
+    rows = read_results(str(tmp_path / "out")).table.to_pylist()
+    for row in rows:
+        encoding = prepare_input(steep, row["text"])
+        attribution = attribute(steep, encoding, FAST)
+        scores = method_scores(attribution, run_attention(steep, encoding))
+        result = faithfulness(steep, encoding, attribution.target, scores, FaithfulnessSettings())
+        expected = {m.name: m for m in (*result.methods, result.random)}
+        assert row["comprehensiveness_integrated_gradients"] == pytest.approx(
+            expected["integrated gradients"].comprehensiveness, abs=1e-5)  # fmt: skip
+        assert row["sufficiency_gradient_x_input"] == pytest.approx(expected["gradient × input"].sufficiency, abs=1e-5)
+        assert row["comprehensiveness_random"] == pytest.approx(expected["random"].comprehensiveness, abs=1e-5)
+        assert row["sufficiency_rollout"] == pytest.approx(expected["rollout"].sufficiency, abs=1e-5)
+    mean = np.mean([r["sufficiency_attention"] for r in rows])
+    assert summary["faithfulness"]["sufficiency_attention"] == pytest.approx(mean)
