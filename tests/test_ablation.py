@@ -19,7 +19,7 @@ from explain import ModelBundle, prepare_input, run_attention
 from explain.errors import GlimpseError
 from explain.methods import ablation
 from explain.methods.ablation import AblationError, ablate, ablation_sweep, head_importance
-from explain.methods.prediction import predict_logits
+from explain.methods.prediction import predict_logits, predict_proba
 from explain.models.anatomy import attention_parts, scaled_heads
 from tests.conftest import bundle_from
 from tests.fixtures import FAMILIES, build_tiny
@@ -363,25 +363,36 @@ def test_the_shared_model_is_untouched_and_no_hooks_remain(steep: ModelBundle) -
 TEXTS = ["a fine movie", "the worst film of the year by far", "hello world and more", "it was ok"]
 
 
-def test_ablations_from_many_threads_equal_serial_and_spare_attention(steep_bert: ModelBundle) -> None:
-    bundle = steep_bert
+def run_job(bundle: ModelBundle, job: tuple[str, str]) -> np.ndarray:
+    kind, text = job
+    enc = prepare_input(bundle, text)
+    if kind == "attn":  # the shared eager model
+        return run_attention(bundle, enc).weights
+    if kind == "proba":  # batched predictions: on the twin, without the gate
+        return predict_proba(bundle, [text, text[::-1]])
+    if kind == "map":
+        return np.asarray(head_importance(bundle, enc, target=1).delta_logit)
+    return np.asarray(ablate(bundle, enc, [(0, 1), (1, 2)], target=1).logits_after)
 
-    def run(job: tuple[str, str]) -> np.ndarray:
-        kind, text = job
-        enc = prepare_input(bundle, text)
-        if kind == "attn":
-            return run_attention(bundle, enc).weights
-        if kind == "map":
-            return np.asarray(head_importance(bundle, enc, target=1).delta_logit)
-        return np.asarray(ablate(bundle, enc, [(0, 1), (1, 2)], target=1).logits_after)
 
-    kinds = ("attn", "map", "ablate")
-    serial = {(k, t): run((k, t)) for k in kinds for t in TEXTS}
+def serial_equals_concurrent(bundle: ModelBundle, kinds: tuple[str, ...]) -> None:
+    serial = {(k, t): run_job(bundle, (k, t)) for k in kinds for t in TEXTS}
     jobs = [(k, t) for _ in range(4) for t in TEXTS for k in kinds]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(run, jobs))
+        results = list(pool.map(lambda job: run_job(bundle, job), jobs))
     for job, got in zip(jobs, results, strict=True):
         np.testing.assert_allclose(got, serial[job], atol=1e-6, err_msg=str(job))
+
+
+@pytest.mark.parametrize("family", ["bert", "albert"])  # ALBERT: the hooks on its shared modules count calls
+def test_ablations_from_many_threads_equal_serial_and_spare_attention(model_root: Path, family: str) -> None:
+    serial_equals_concurrent(bundle_from(steep_dir(model_root, family)), ("attn", "map", "ablate"))
+
+
+def test_batched_predictions_beside_ablations_see_no_hooks(steep_bert: ModelBundle) -> None:
+    # Not ALBERT: scaled_heads counts its shared modules' calls in one counter that any forward through the
+    # twin advances and resets, and predict_proba runs on the twin without the gate (reported; not ours to fix).
+    serial_equals_concurrent(steep_bert, ("proba", "map"))
 
 
 def test_results_are_read_only(steep_bert: ModelBundle) -> None:

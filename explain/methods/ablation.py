@@ -2,7 +2,8 @@
 
 A head is removed by scaling its output (its slice of the output projection's input) to 0 with
 :func:`~explain.models.anatomy.scaled_heads`, on the weight-sharing twin and behind the bundle's gate, so
-the shared model never sees a hook. Every ablated pass a result needs is one row of a batch (forward only).
+the shared model never sees a hook; the hooks act on this thread's passes only, as batched predictions run
+on the twin without the gate. Every ablated pass a result needs is one row of a batch (forward only).
 A row departs from the unablated pass only at the first layer its mask touches, so it joins the batch
 there, as a copy of the unablated row's hidden states: the layers before are computed once, not once per
 row (a 6 × 12 map then costs 0.58 of 73 full passes). Gradient importance (Michel et al. 2019) is
@@ -11,6 +12,7 @@ row (a 6 × 12 map then costs 0.58 of 73 full passes). Gradient importance (Mich
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,7 @@ from torch import nn
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
 from explain.methods.agreement import _pearson, _ranks
-from explain.models.anatomy import scaled_heads
+from explain.models.anatomy import HeadScale, scaled_heads
 from explain.models.loading import ModelBundle
 
 #: Rows per chunk shrink with length so one chunk's activations stay near the same size.
@@ -301,7 +303,7 @@ def _grown_pass(model: nn.Module, inputs: dict[str, torch.Tensor], masks: np.nda
     scales = torch.from_numpy(np.concatenate([np.ones((1, layers, heads), np.float32), masks]))  # (1 + rows, L, H)
     present = 1 + np.searchsorted(first, np.arange(layers), side="right")  # rows in the batch at each layer
     joining = np.diff(np.r_[1, present]).tolist()
-    with _grown_batch(model, joining), scaled_heads(model, lambda layer: scales[: present[layer], layer]):
+    with _grown_batch(model, joining), scaled_heads(model, _here(lambda layer: scales[: present[layer], layer])):
         return np.asarray(model(**inputs).logits.double().numpy())  # (1 + rows, labels)
 
 
@@ -311,11 +313,15 @@ def _grown_batch(model: nn.Module, joining: list[int]) -> Iterator[None]:
     modules = _layer_modules(model)
     served = {id(m): [la for la, other in enumerate(modules) if other is m] for m in modules}  # ALBERT: shared
     calls: dict[int, int] = {}
+    owner = threading.get_ident()  # see _here
 
     def reset(*_: object) -> None:
-        calls.clear()
+        if threading.get_ident() == owner:
+            calls.clear()
 
     def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any] | None:
+        if threading.get_ident() != owner:
+            return None
         index = calls.get(id(module), 0)
         calls[id(module)] = index + 1
         layers = served[id(module)]
@@ -351,10 +357,17 @@ def _mask_gradient(
 ) -> np.ndarray:
     """[layers, heads] |∂ target logit / ∂ m| at m = 1, m scaling each head's output."""
     mask = torch.ones((1, *shape), requires_grad=True)  # (1, layers, heads)
-    with torch.enable_grad(), scaled_heads(model, lambda layer: mask[:, layer]):
+    with torch.enable_grad(), scaled_heads(model, _here(lambda layer: mask[:, layer])):
         logit = model(**inputs).logits[0, target]
     (grad,) = torch.autograd.grad(logit, mask)
     return np.asarray(grad[0].abs().double().numpy())
+
+
+def _here(scale: HeadScale) -> HeadScale:
+    """``scale`` in this thread's passes only: batched predictions run on the twin without the gate, and
+    must go through its modules unchanged while our hooks are on them."""
+    owner = threading.get_ident()
+    return lambda layer: scale(layer) if threading.get_ident() == owner else None
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
