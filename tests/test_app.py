@@ -314,3 +314,37 @@ def test_norm_based_attention_in_the_per_head_heatmap() -> None:
     at.switch_page("app_pages/model.py").run()
     at.switch_page("app_pages/attention.py").run()
     assert at.radio(key="attention.norms").value == "norm ‖α f(x)‖"
+
+
+def test_diagnose_page_every_tab(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(payload_model_dir))
+    at = _app("A diagnose page test with a few words.")
+    at.switch_page("app_pages/diagnose.py").run()
+    _ok(at)
+    assert at.title[0].value == "Diagnose"
+    assert "Rank agreement of the two maps" in [m.label for m in at.metric]
+    assert _charts(at) >= 4  # ablation map, gradient map, the picked head, the sweep
+    at.multiselect(key="diagnose.off").set_value(["L0 H1", "L1 H3"]).run()
+    _ok(at)
+    labels = [m.label for m in at.metric]
+    assert labels.count("Prediction") == 2  # the page's prediction and the one with the heads off
+    at.selectbox(key="diagnose.layer").set_value(1).run()
+    at.selectbox(key="diagnose.head").set_value(2).run()
+    assert any("Layer 1, head 2" in c.proto.spec for c in at.get("plotly_chart"))
+    for tab, expect in (("Attention vs IG", "vs IG"), ("Which explanation to believe", "Deletion"),
+                        ("Sanity check", "Sanity check")):  # fmt: skip
+        at.session_state["diagnose.tab"] = tab
+        at.run()
+        _ok(at)
+        assert any(expect in c.proto.spec for c in at.get("plotly_chart")), tab
+    assert any("Everything (zip)" in label for label in _downloads(at) + [b.label for b in at.get("button")])
+
+
+def test_diagnose_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(tiny_dir(model_root, "bert")))
+    at = _app("No head, nothing to diagnose.")
+    at.switch_page("app_pages/diagnose.py").run()
+    _ok(at)
+    assert any("no classification head" in i.value for i in at.info) and not at.get("plotly_chart")

@@ -36,8 +36,22 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
             colorbar={"title": {"text": plotly_text(what)}, "thickness": 12},
             xgap=1,
             ygap=1,
-            hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{z:+.4f}}<extra></extra>",
+            hoverinfo="skip",
             **scale,
+        )
+    )
+    # Plotly cannot select a heatmap's cells, so a near-invisible marker on each cell carries the hover and
+    # the click: clicking it selects a point, which the page reads as "open this head"
+    cells = np.array([(h, la) for la in range(layers) for h in range(heads)])
+    fig.add_trace(
+        go.Scatter(
+            x=cells[:, 0],
+            y=cells[:, 1],
+            customdata=np.asarray(values, dtype=np.float64).ravel(),
+            mode="markers",
+            hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{customdata:+.4f}}<extra></extra>",
+            showlegend=False,
+            marker={"symbol": "square", "size": 30, "opacity": 0.01, "color": "#000"},
         )
     )
     fig.update_layout(
