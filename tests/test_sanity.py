@@ -120,13 +120,21 @@ def test_cascade_steps_of_each_head_and_family(classifier_bundle: ModelBundle, m
     albert = _steep(model_root, "albert")
     assert [s[1] for s in cascade(albert.model)] == [("albert.pooler", "classifier"),
                                                       ("albert.encoder.albert_layer_groups",)]  # fmt: skip
-    r = sanity.sanity_check(albert, prepare_input(albert, TEXT), 1)
+    told: list[str] = []
+    r = sanity.sanity_check(albert, prepare_input(albert, TEXT), 1, on_progress=told.append)
     assert r.steps == ("the classifier head and pooler", "every layer (ALBERT shares one)")
+    assert told == ["Sanity check: the original model", *(f"Sanity check: randomising {s}" for s in r.steps)]
 
 
-def test_a_model_without_a_head_is_refused(bert_bundle: ModelBundle) -> None:
+def test_a_model_without_a_head_is_refused_without_waiting_in_line(bert_bundle: ModelBundle) -> None:
     with pytest.raises(ModelLoadError, match="ForSequenceClassification"):
         cascade(bert_bundle.model)
+
+    def on_wait(ahead: int, _seconds: float) -> None:
+        raise AssertionError("waited in line for a model it must refuse")
+
+    with bert_bundle.gate.hold(), pytest.raises(ModelLoadError):
+        sanity.sanity_check(bert_bundle, prepare_input(bert_bundle, TEXT), 0, on_wait=on_wait)
 
 
 def test_reinitialise_follows_the_families_init() -> None:

@@ -90,10 +90,11 @@ def sanity_check(
     """Cascading randomisation (see the module docstring); IG keeps ``ig``'s output and baseline."""
     ig = replace(ig or IGSettings(), target=target, n_steps=IG_FIRST_TRY, max_steps=IG_CAP, tolerance=IG_TOLERANCE)
     progress = on_progress or (lambda _m: None)
+    steps = cascade(bundle.model)  # before waiting in line: a model without a head is refused at once
     with bundle.gate.hold(on_wait=on_wait):  # one heavy pass for the whole cascade
         start = time.perf_counter()
         try:
-            explained = _cascade_explanations(bundle, encoding, ig, settings.seed, progress)
+            explained = _cascade_explanations(bundle, encoding, ig, steps, settings.seed, progress)
         except (RuntimeError, MemoryError) as exc:
             raise ComputationError(
                 f"The sanity check failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text; "
@@ -104,16 +105,22 @@ def sanity_check(
 
 
 def _cascade_explanations(
-    bundle: ModelBundle, encoding: Encoding, ig: IGSettings, seed: int, progress: Callable[[str], None]
+    bundle: ModelBundle,
+    encoding: Encoding,
+    ig: IGSettings,
+    steps: list[tuple[str, tuple[str, ...]]],
+    seed: int,
+    progress: Callable[[str], None],
 ) -> list[tuple[str, dict[str, np.ndarray], float, bool]]:
     """(step, scores by method, IG's relative δ, converged) for the original model, then after each step."""
+    progress("Sanity check: the original model")
     # We hold the bundle's gate: the runs below get gates of their own, so they do not wait for us.
     rows = [("original", *_explain(replace(bundle, gate=HookGate()), encoding, ig))]
     model = copy.deepcopy(bundle.model)  # the throwaway copy; the shared model is never written
     randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
     generator = torch.Generator().manual_seed(seed)
     std = float(getattr(model.config, "initializer_range", 0.02))
-    for label, names in cascade(model):
+    for label, names in steps:  # module names are the same in the copy
         progress(f"Sanity check: randomising {label}")
         for name in names:
             reinitialise(model.get_submodule(name), std, generator)
@@ -130,9 +137,10 @@ def _explain(bundle: ModelBundle, encoding: Encoding, ig: IGSettings) -> tuple[d
 def cascade(model: PreTrainedModel) -> list[tuple[str, tuple[str, ...]]]:
     """The randomisation steps in order, as (label, module names): the head, then the layers top-down."""
     prefix = str(model.base_model_prefix)
-    head = tuple(n for n in (f"{prefix}.pooler", "pooler", "pre_classifier", "classifier") if _module(model, n))
+    candidates = (f"{prefix}.pooler", "pooler", "pre_classifier", "classifier")
+    head = tuple(n for n in candidates if _module(model, n) is not None)
     stacks = (f"{prefix}.encoder.layer", f"{prefix}.transformer.layer", f"{prefix}.encoder.albert_layer_groups")
-    layers = next((n for n in stacks if _module(model, n)), None)
+    layers = next((n for n in stacks if _module(model, n) is not None), None)
     if "classifier" not in head or layers is None:
         raise ModelLoadError(
             f"Glimpse cannot find the classifier head and encoder layers of this '{model.config.model_type}' model, "
