@@ -12,6 +12,7 @@ page = st.navigation(
         st.Page("app_pages/attention.py", title="Attention", icon="🔎", default=True),
         st.Page("app_pages/attribution.py", title="Attribution", icon="🎯"),
         st.Page("app_pages/diagnose.py", title="Diagnose", icon="🩺"),
+        st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
         st.Page("app_pages/model.py", title="Model", icon="🧩"),
     ]
 )

@@ -348,3 +348,31 @@ def test_diagnose_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_roo
     at.switch_page("app_pages/diagnose.py").run()
     _ok(at)
     assert any("no classification head" in i.value for i in at.info) and not at.get("plotly_chart")
+
+
+def test_compare_two_sentences_and_the_link_that_carries_them() -> None:
+    at = _app("The movie was good.")
+    at.switch_page("app_pages/compare.py").run()
+    _ok(at)
+    assert at.text_area(key="compare.text_b").value == "The movie was not good."  # the suggested minimal pair
+    assert [m.value for m in at.metric][:2] == ["positive", "negative"]
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Attention divergence A vs B" in specs and "their difference per word" in specs
+    assert at.query_params["compare"] == "The movie was not good." and at.query_params["text"] == "The movie was good."
+    at.text_area(key="compare.text_b").set_value("The movie was great.").run()
+    _ok(at)
+    assert [m.value for m in at.metric][:2] == ["positive", "positive"]
+
+
+def test_compare_two_models_with_different_tokenizers(model_root: Path) -> None:
+    from tests.conftest import tiny_dir
+
+    at = _app("A film with good actors.")
+    at.switch_page("app_pages/compare.py").run()
+    at.button_group(key="compare.mode").set_value("Two models").run()
+    at.text_input(key="compare.model_b").set_value(str(tiny_dir(model_root, "roberta"))).run()
+    _ok(at)
+    assert any("no classification head" in i.value for i in at.info)  # B is a bare encoder: attention only
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Best-matching head in folder" in specs
+    assert any("2 models" in c.value for c in at.caption)  # the limit is shown

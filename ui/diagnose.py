@@ -287,16 +287,7 @@ def head_detail(cur: Current) -> None:
 
 
 def _pick(event: Any) -> None:
-    """A click on a layer × head map picks that head (the pickers below are drawn after this). A selection
-    stays on its chart across reruns, so it is applied once, when it changes: the pickers stay the user's."""
-    points = getattr(getattr(event, "selection", None), "points", None) or []
-    if not points:
-        return
-    picked = (int(points[0]["y"]), int(points[0]["x"]))
-    if st.session_state.get("diagnose.last_pick") != picked:
-        st.session_state["diagnose.last_pick"] = picked
-        widgets.put(_LAYER, picked[0])
-        widgets.put(_HEAD, picked[1])
+    widgets.pick_cell(event, _LAYER, _HEAD)
 
 
 def _parse(name: str) -> tuple[int, int]:

@@ -33,8 +33,9 @@ def put(key: str, new: Any) -> None:
     st.session_state[key] = new
 
 
-def kept(widget: Callable[..., Any], key: str, default: Any, *, valid: Callable[[Any], bool] | None = None,
-         **kwargs: Any) -> Any:  # fmt: skip
+def kept(
+    widget: Callable[..., Any], key: str, default: Any, *, valid: Callable[[Any], bool] | None = None, **kwargs: Any
+) -> Any:
     """Draw ``widget`` under ``key`` with its kept value (or ``default``, or a value preset in session state).
 
     ``valid`` says whether a kept value still fits the widget (options can change with the model);
@@ -56,8 +57,16 @@ def _keep(key: str) -> None:
 def knob_slider(knob: Knob, key: str, **kwargs: Any) -> Any:
     """A select-slider over a knob's suggested values (all within its bounds)."""
     options = list(knob.suggested)
-    return kept(st.select_slider, key, knob.default, valid=lambda v: v in options, label=knob.label,
-                options=options, help=knob.help, **kwargs)  # fmt: skip
+    return kept(
+        st.select_slider,
+        key,
+        knob.default,
+        valid=lambda v: v in options,
+        label=knob.label,
+        options=options,
+        help=knob.help,
+        **kwargs,
+    )
 
 
 def knob_choice(
@@ -67,5 +76,30 @@ def knob_choice(
     choices = list(options if options is not None else knob.choices or ())
     widget = st.radio if radio else st.selectbox
     extra = {"horizontal": True} if radio else {}
-    return kept(widget, key, knob.default if knob.default in choices else choices[0], valid=lambda v: v in choices,
-                label=knob.label, options=choices, help=knob.help, **extra, **kwargs)  # fmt: skip
+    return kept(
+        widget,
+        key,
+        knob.default if knob.default in choices else choices[0],
+        valid=lambda v: v in choices,
+        label=knob.label,
+        options=choices,
+        help=knob.help,
+        **extra,
+        **kwargs,
+    )
+
+
+def pick_cell(event: Any, layer_key: str, head_key: str) -> None:
+    """A click on a layer × head map (a Plotly selection event) sets the layer and head pickers drawn after it.
+
+    A selection stays on its chart across reruns, so it is applied once, when it changes: afterwards the
+    pickers are the user's again."""
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    if not points:
+        return
+    picked = (int(points[0]["y"]), int(points[0]["x"]))
+    memo = f"_picked.{layer_key}.{head_key}"
+    if st.session_state.get(memo) != picked:
+        st.session_state[memo] = picked
+        put(layer_key, picked[0])
+        put(head_key, picked[1])

@@ -1,0 +1,267 @@
+"""The Compare page's two modes: two sentences on the loaded model, and one text on two models.
+
+Results are cached per (model(s), texts, settings) in the shared cache. The link carries the comparison:
+``?text=…&compare=…`` (and ``&compare_model=…`` for a second model), so a colleague opens the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+import explain
+from explain.compare.edits import EditRule, suggest_edit
+from explain.compare.models import ModelComparisonResult, compare_models
+from explain.compare.sentences import Prediction, SentenceComparisonResult, compare_sentences
+from explain.methods import ablation
+from explain.views import comparison, diagnostics, figures
+from explain.views.exports import ViewExports
+from explain.views.highlight import highlight_html
+from ui import cache, widgets
+from ui.state import Current, md, policy, sidebar_texts
+
+_LAYER, _HEAD = "compare.layer", "compare.head"
+
+
+def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
+    text_a, pair_a = sidebar_texts()
+    b_text, pair_b = _sentence_b(text_a, pair_a)
+    st.query_params.update({"text": text_a, "compare": b_text})  # the link carries the comparison
+    bundle = cur.bundle
+    try:
+        enc_a = explain.prepare_input(bundle, text_a, pair_a)
+        enc_b = explain.prepare_input(bundle, b_text, pair_b)
+        with st.spinner("Comparing: two forward passes and two certified IG runs…"):
+            r: SentenceComparisonResult = cache.cached(
+                ("compare", bundle.source, text_a, pair_a, b_text, pair_b, settings),
+                lambda: compare_sentences(bundle, enc_a, enc_b, settings),
+            )
+    except explain.GlimpseError as exc:
+        st.error(md(str(exc)))
+        return None
+    _predictions(r.prediction_a, r.prediction_b, ("A", "B"))
+    for note in r.notes:
+        st.info(md(note))
+    if r.words is not None:
+        what = f"IG for '{bundle.info.labels[r.target or 0]}'"
+        st.plotly_chart(comparison.delta_figure(r.alignment, r.words, ("A", "B"), what), key="compare.delta")
+        _colour_rows(r, what)
+    _pick(
+        st.plotly_chart(
+            diagnostics.head_map(
+                r.divergence, "Attention divergence A vs B (Jensen–Shannon, bits)", "JS", signed=False, limit=1.0
+            ),
+            key="compare.divergence",
+            on_select="rerun",
+            selection_mode="points",
+        )
+    )
+    st.caption(
+        "Each cell: for the words A and B share (and [CLS]/[SEP]), how differently that head spreads its "
+        "attention over them, as the Jensen–Shannon divergence between A's and B's attention rows, averaged "
+        "over the shared words: 0 = the same, 1 bit = disjoint. "
+        + "Most divergent: "
+        + ", ".join(f"L{h.layer} H{h.head} ({h.value:.2f})" for h in r.top_heads)
+        + "."
+    )
+    _paired_heads(r.attention_a, r.attention_b, "A", "B")
+    _importance_difference(cur, r)
+    return comparison.sentence_exports(bundle, r)
+
+
+def _sentence_b(text_a: str, pair_a: str | None) -> tuple[str, str | None]:
+    c1, c2 = st.columns([3, 1])
+    with c2:
+        rule = widgets.kept(
+            st.selectbox,
+            "compare.rule",
+            "auto",
+            label="Suggest B by",
+            options=["auto", *[r.value for r in EditRule]],
+            help="A minimal pair from A: a negation (was → was not, or back), an antonym swap "
+            "(good → bad …) or a name/gender swap (he → she, John → Mary …).",
+        )
+        try:
+            edit = suggest_edit(text_a, None if rule == "auto" else rule)
+        except explain.GlimpseError as exc:
+            edit = None
+            st.caption(md(str(exc)))
+        if edit is not None:
+            st.button(
+                "Use the suggestion",
+                key="compare.use",
+                on_click=widgets.put,
+                args=("compare.text_b", edit.text),
+                help=md(f"{edit.rule.value}: {edit.detail}"),
+            )
+    with c1:
+        default = st.query_params.get("compare") or (edit.text if edit is not None else text_a)
+        b = widgets.kept(
+            st.text_area,
+            "compare.text_b",
+            default,
+            label="Sentence B",
+            height=80,
+            help="The sentence to compare with sentence A (the sidebar's text).",
+        )
+    pair_b = None
+    if pair_a is not None:
+        pair_b = widgets.kept(st.text_area, "compare.pair_b", pair_a, label="Sentence B's second segment", height=68)
+    return b, pair_b
+
+
+def _predictions(a: Prediction | None, b: Prediction | None, names: tuple[str, str]) -> None:
+    if a is None or b is None:
+        st.info("A model without a classification head makes no prediction; the attention is still compared.")
+        return
+    cols = st.columns(3)
+    cols[0].metric(f"Prediction {names[0]}", md(a.label), help=f"P = {a.probabilities.max():.1%}")
+    cols[1].metric(f"Prediction {names[1]}", md(b.label), help=f"P = {b.probabilities.max():.1%}")
+    if a.labels == b.labels:
+        k = a.label_id
+        cols[2].metric(
+            f"P({md(a.labels[k])}) {names[1]} − {names[0]}",
+            f"{b.probabilities[k] - a.probabilities[k]:+.1%}",
+            help=f"{names[0]}: {a.probabilities[k]:.1%}, {names[1]}: {b.probabilities[k]:.1%}.",
+        )
+
+
+def _colour_rows(r: SentenceComparisonResult, what: str) -> None:
+    assert r.words is not None
+    labels = comparison.row_labels(r.alignment)
+    for name, values in (("A", r.words.scores_a), ("B", r.words.scores_b), ("Δ = B − A", r.words.delta)):
+        st.markdown(f"**{name}**")
+        st.html(highlight_html(labels, np.asarray(values), what=what, limit=r.words.limit))
+    st.caption(
+        "Rows are the aligned words: (+) only in B, (−) only in A, (≠) replaced. One colour scale for all three."
+    )
+
+
+def _paired_heads(
+    result_a: explain.AttentionResult,
+    result_b: explain.AttentionResult,
+    a: str,
+    b: str,
+    match: Callable[[int, int], tuple[int, int]] | None = None,
+) -> None:
+    """A head of A beside B's: the same layer and head, or ``match``'s choice (another model's best match)."""
+    st.markdown("**A head side by side** (click a cell of the map above, or pick one)")
+    c1, c2 = st.columns(2)
+    with c1:
+        layer = widgets.kept(
+            st.selectbox,
+            _LAYER,
+            0,
+            label="Layer",
+            options=range(result_a.weights.shape[0]),
+            valid=lambda v: v in range(result_a.weights.shape[0]),
+        )
+    with c2:
+        head = widgets.kept(
+            st.selectbox,
+            _HEAD,
+            0,
+            label="Head",
+            options=range(result_a.weights.shape[1]),
+            valid=lambda v: v in range(result_a.weights.shape[1]),
+        )
+    left, right = st.columns(2)
+    in_b = match(layer, head) if match is not None else (layer, head)
+    for col, result, name, (layer_here, head_here) in ((left, result_a, a, (layer, head)), (right, result_b, b, in_b)):
+        view = explain.attention_view(result, hide_special=False, merge_words=True)
+        col.plotly_chart(
+            figures.attention_heatmap(
+                view.weights[layer_here, head_here], view.labels, f"{name}: layer {layer_here}, head {head_here}"
+            ),
+            key=f"compare.heat.{name}",
+        )
+
+
+def _importance_difference(cur: Current, r: SentenceComparisonResult) -> None:
+    box = st.expander(
+        "Which heads matter differently (head ablation on A and on B)", key="compare.importance_open", on_change="rerun"
+    )
+    if not box.open or r.target is None:
+        return
+    with box:
+        imp = [
+            cache.cached(
+                ("head importance", cur.bundle.source, enc.text, enc.text_b, r.target),
+                lambda enc=enc: ablation.head_importance(cur.bundle, enc, target=r.target),
+            )  # type: ignore[misc]
+            for enc in (r.alignment.encoding_a, r.alignment.encoding_b)
+        ]
+        diff = imp[1].delta_probability - imp[0].delta_probability
+        st.plotly_chart(
+            diagnostics.head_map(diff, "Δ P when a head is removed: B minus A", "ΔΔ P", signed=True),
+            key="compare.importance",
+        )
+        st.caption(
+            "Red: removing the head lowers the class less (or raises it more) in B than in A. A head whose "
+            "importance flips between the two sentences is one that reacts to the edit."
+        )
+
+
+def models(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
+    limits = cache.limits()
+    ref = widgets.kept(
+        st.text_input,
+        "compare.model_b",
+        st.query_params.get("compare_model", "embedded"),
+        label="Second model",
+        placeholder="/path/to/folder, org/model-id or embedded",
+        help=f"Loaded under the server's source policy. At most {limits['max_models']} models stay "
+        "loaded; the least recently used is evicted.",
+    )
+    text, pair = sidebar_texts()
+    try:
+        with st.spinner("Loading the second model…"):
+            second = cache.models().get(explain.resolve_source(ref, policy()))
+        with st.spinner("Comparing the two models…"):
+            r: ModelComparisonResult = cache.cached(
+                ("compare-models", cur.bundle.source, second.source, text, pair, settings),
+                lambda: compare_models(cur.bundle, second, text, pair, settings),
+            )
+    except explain.GlimpseError as exc:
+        st.error(md(str(exc)))
+        return None
+    st.query_params.update({"text": text, "compare_model": ref})
+    st.caption(f"A = {md(r.model_a)}, B = {md(r.model_b)}. This server keeps {limits['max_models']} models loaded.")
+    _predictions(r.prediction_a, r.prediction_b, ("A", "B"))
+    for note in r.notes:
+        st.info(md(note))
+    if r.words is not None:
+        st.plotly_chart(
+            comparison.delta_figure(r.alignment, r.words, ("model A", "model B"), "IG per typed word"),
+            key="compare.models_delta",
+        )
+    left, right = st.columns(2)
+    for col, result, name in ((left, r.attention_a, "A"), (right, r.attention_b, "B")):
+        col.markdown(f"**Layer × head grid, model {name}**")
+        col.plotly_chart(figures.head_grid(result.weights), key=f"compare.grid.{name}")
+    _pick(
+        st.plotly_chart(
+            comparison.similarity_map(r), key="compare.similarity", on_select="rerun", selection_mode="points"
+        )
+    )
+    st.caption(
+        "Each cell: for that head of model A, how alike its attention pattern (words × words, Pearson r) is "
+        "to its best match among all heads of model B (hover for which). Least matched: "
+        + ", ".join(f"L{h.layer} H{h.head} (r {h.value:.2f})" for h in r.least_matched)
+        + "."
+    )
+    sim = r.similarity
+    _paired_heads(
+        r.attention_a,
+        r.attention_b,
+        "model A",
+        "model B best match",
+        lambda la, h: (max(int(sim.best_layer[la, h]), 0), max(int(sim.best_head[la, h]), 0)),
+    )
+    return comparison.model_exports(cur.bundle, r)
+
+
+def _pick(event: object) -> None:
+    widgets.pick_cell(event, _LAYER, _HEAD)
