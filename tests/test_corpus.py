@@ -60,18 +60,24 @@ def labelled_file(tmp_path: Path, extra: bytes = b"") -> Path:
 # --- reading -------------------------------------------------------------------------------------------
 
 
-def test_batches_cover_every_row_once_in_file_order(tmp_path: Path) -> None:
+def test_batches_cover_every_row_once_and_pad_little(tmp_path: Path) -> None:
     path = labelled_file(tmp_path)
-    plan = scan(str(path), LABELS, batch_size=3)
-    assert plan.format.labelled and plan.rows == 10 and [s.count for s in plan.spans] == [3, 3, 3, 1]
-    rows = [r for span in plan.spans for r in read_span(plan, span, LABELS)]
-    assert [r.text for r in rows] == SENTENCES  # the header is no row
+    plan = scan(str(path), LABELS, batch_size=1)  # windows of 8 rows: two windows, the second of 2 rows
+    assert plan.format.labelled and plan.rows == 10 and len(plan.spans) == 10
+    assert plan.spans[8].offset == path.read_bytes().index(SENTENCES[8].encode())  # the second window's start
+    batches = [read_span(plan, span, LABELS) for span in plan.spans]
+    rows = sorted((r for batch in batches for r in batch), key=lambda r: r.row_id)
+    assert [r.text for r in rows] == SENTENCES  # every row once, and the header is no row
     assert [r.label for r in rows] == [i % 2 for i in range(10)]
     assert [r.number for r in rows] == list(range(2, 12))  # line numbers, header = line 1
-    assert sorted(r.row_id for r in rows) == [r.row_id for r in rows]  # ids sort in file order
     assert len({r.row_id for r in rows}) == 10
-    # reading a batch on its own (as a worker does) gives the same rows
-    assert read_span(plan, plan.spans[2], LABELS) == rows[6:9]
+    lengths = [len(batch[0].text) for batch in batches]  # within a window, batches go from short to long
+    assert lengths[:8] == sorted(lengths[:8]) and lengths[8:] == sorted(lengths[8:])
+    # a batch read on its own (as a worker reads it) is the same batch
+    assert read_span(plan, plan.spans[5], LABELS) == batches[5]
+    wide = scan(str(path), LABELS, batch_size=3)  # one window of 10: batches of 3, 3, 3, 1, each in file order
+    sizes = [[r.number for r in read_span(wide, span, LABELS)] for span in wide.spans]
+    assert [len(s) for s in sizes] == [3, 3, 3, 1] and all(s == sorted(s) for s in sizes)
 
 
 def test_row_ids_name_the_content(tmp_path: Path) -> None:
@@ -89,14 +95,14 @@ def test_csv_records_span_lines_and_bad_bytes_stay_in_their_row(tmp_path: Path) 
     path = tmp_path / "in.csv"
     path.write_bytes(b'text_a,text_b,label\n"multi\nline, quoted",b one,1\nbad \xff,x,0\n\nx\xe2\x80\xa8y,,positive\n')
     plan = scan(str(path), LABELS, batch_size=2)
-    rows = [r for span in plan.spans for r in read_span(plan, span, LABELS)]
+    rows = sorted((r for span in plan.spans for r in read_span(plan, span, LABELS)), key=lambda r: r.row_id)
     assert [(r.number, r.text, r.text_b, r.label, r.error is None) for r in rows] == [
         (2, "multi\nline, quoted", "b one", 1, True),
         (3, "", None, None, False),
         (4, "x\u2028y", None, 1, True),
     ]
     assert rows[1].error is not None and rows[1].error.startswith("Row 3 is not UTF-8")
-    assert plan.spans[1].offset == path.read_bytes().index(b"x\xe2\x80\xa8y")  # where record 4 starts
+    assert plan.spans[0].offset == path.read_bytes().index(b'"multi')  # the first record, after the header
 
 
 def test_label_detection_and_its_override(tmp_path: Path) -> None:

@@ -55,9 +55,9 @@ class CorpusWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out: dict[str, list[Any]] = {key: [] for key in ("index", "rows", "errors", "seconds", "worker", "node")}
-        for index, offset, number, count in zip(batch["index"], batch["offset"], batch["number"], batch["count"],
-                                                strict=True):  # fmt: skip
-            span = Span(int(index), int(offset), int(number), int(count))
+        columns = (batch["index"], batch["offset"], batch["number"], batch["count"], batch["part"])
+        for index, offset, number, count, part in zip(*columns, strict=True):
+            span = Span(int(index), int(offset), int(number), int(count), int(part))
             done = process_span(self.bundle, self.plan, span, self.out, self.settings, self.aopc_columns, self.node)
             for key in out:
                 out[key].append(getattr(done, key))
@@ -137,7 +137,8 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
     context.enable_progress_bars = False  # the driver prints its own progress
     context.wait_for_min_actors_s = 600  # every worker holds its model before the first batch goes out
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # and Ray Data's plan and timing are in its logs
-    items = [{"index": s.index, "offset": s.offset, "number": s.number, "count": s.count} for s in todo]
+    items = [{"index": s.index, "offset": s.offset, "number": s.number, "count": s.count, "part": s.part}
+             for s in todo]  # fmt: skip
     arguments = {"source": bundle.source, "weights_sha256": bundle.weights_sha256, "plan": replace(plan, spans=()),
                  "out": out, "settings": settings, "aopc_columns": tuple(aopc_columns)}  # fmt: skip
     return ray.data.from_items(items, override_num_blocks=max(len(items), 1)).map_batches(

@@ -1,9 +1,12 @@
 """The corpus input, cut into fixed batches that any process can read on its own.
 
-A :func:`scan` streams through the file once and notes where each batch of ``batch_size`` rows starts
-(a byte offset and a line number); :func:`read_span` later reads exactly those rows from there, in the
-driver (local engine) or in a Ray worker. Memory is bounded by one batch, never the corpus, and a batch
-holds the same rows whatever the engine, so padding (and so every number) is the same.
+A :func:`scan` streams through the file once and notes where each *window* of consecutive rows starts
+(a byte offset and a line number); :func:`read_span` later reads a window from there, in the driver
+(local engine) or in a Ray worker, and takes one batch of it. Within a window (``WINDOW_BATCHES`` batches
+of rows) the rows are ordered by their length in bytes, so a batch holds rows of similar length and
+pads little (SST-2 dev: 1.6x the real tokens in file order, 1.2x sorted in windows of 64). Memory is
+bounded by one window, never the corpus; a batch is a function of the file and the batch size alone,
+so its padding, and so every number, is the same on every engine.
 
 Formats are those ``export`` and ``evaluate`` read: a text file (one sentence per line, ``A<TAB>B`` for a
 pair), optionally labelled (``sentence<TAB>label``, split on the last tab, header optional, labels as ids
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
@@ -24,6 +28,8 @@ from explain.corpus.locations import open_input
 from explain.errors import InputError
 
 _BOM = b"\xef\xbb\xbf"
+#: Batches per window: rows are ordered by length within a window of WINDOW_BATCHES × batch_size rows.
+WINDOW_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,13 @@ class InputFormat:
 
 @dataclass(frozen=True)
 class Span:
-    """One batch of the input: where it starts and how many rows it holds."""
+    """One batch of the input: the window it is drawn from, and which batch of that window it is."""
 
     index: int  # 0-based batch number, the name of its shard
-    offset: int  # byte offset of its first row
-    number: int  # line (text) or record (CSV) number of its first row
-    count: int  # rows in the batch
+    offset: int  # byte offset of its window's first row
+    number: int  # line (text) or record (CSV) number of that row
+    count: int  # rows in the window
+    part: int = 0  # the window's rows, ordered by length, cut into batches: this is batch `part`
 
 
 @dataclass(frozen=True)
@@ -75,32 +82,40 @@ def scan(location: str, labels: Sequence[str], batch_size: int, labelled: bool |
     """Stream through the input once: its format, its batches and its hash. ``labelled=None`` detects labels
     from the first line (a header ending in 'label', or a last tab field that names a class)."""
     digest = hashlib.sha256()
+    window = WINDOW_BATCHES * batch_size
+    spans: list[Span] = []
     with open_input(location) as stream:
         fmt, records = _open(stream, location, labels, labelled, digest)
-        spans: list[Span] = []
-        rows = 0
+        rows, start = 0, None
         for record in records:
-            if rows % batch_size == 0:
-                spans.append(Span(len(spans), record.offset, record.number, 0))
+            start = record if rows % window == 0 else start
             rows += 1
-            spans[-1] = Span(spans[-1].index, spans[-1].offset, spans[-1].number, spans[-1].count + 1)
+            if rows % window == 0 and start is not None:
+                spans += _window(len(spans), start, window, batch_size)
+        if rows % window and start is not None:
+            spans += _window(len(spans), start, rows % window, batch_size)
     if not rows:
         raise InputError(f"'{location}' has no rows. Give one sentence per line, or a CSV with a 'text' column.")
     return Plan(location, fmt, tuple(spans), rows, digest.hexdigest(), batch_size)
 
 
+def _window(first: int, start: _Record, count: int, batch_size: int) -> list[Span]:
+    parts = -(-count // batch_size)
+    return [Span(first + k, start.offset, start.number, count, k) for k in range(parts)]
+
+
 def read_span(plan: Plan, span: Span, labels: Sequence[str]) -> list[CorpusRow]:
-    """The rows of one batch, read from its offset."""
+    """The rows of one batch, read from its window's offset: the window's rows ordered by length in bytes
+    (file order among equals), batch ``part`` of them, returned in file order."""
     with open_input(plan.location) as stream:
         stream.seek(span.offset)
         lines = _lines(stream, span.offset, None)
-        records = _csv_records(lines, span.number) if plan.format.kind == "csv" else _text_records(lines, span.number)
-        out = []
-        for record in records:
-            out.append(_row(record, plan.format, labels))
-            if len(out) == span.count:
-                break
-    return out
+        kind = plan.format.kind
+        records = _csv_records(lines, span.number) if kind == "csv" else _text_records(lines, span.number)
+        window = list(itertools.islice(records, span.count))
+    by_length = sorted(range(len(window)), key=lambda i: (len(window[i].raw), i))
+    chosen = sorted(by_length[span.part * plan.batch_size : (span.part + 1) * plan.batch_size])
+    return [_row(window[i], plan.format, labels) for i in chosen]
 
 
 def _open(
