@@ -125,3 +125,13 @@ def test_a_killed_worker_loses_no_row_and_stores_none_twice(
     assert sorted(d.index for d in done) == list(range(5))  # every batch stored (and reported) once
     assert storage.finished(str(tmp_path / "r")) == set(range(5))
     assert_same_rows(read_results(str(tmp_path / "r")).table, local_table)
+
+
+def test_a_worker_with_another_model_refuses_with_the_fix(
+    steep: ModelBundle, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explain.errors import ComputationError
+
+    monkeypatch.setitem(steep.__dict__, "weights_sha256", "0" * 64)  # the driver's model is not the workers'
+    with pytest.raises(ComputationError, match=r"is not the driver's .*same model at the same path on every node"):
+        run_corpus(steep, str(corpus), str(tmp_path / "r"), SETTINGS, "ray", workers=1)

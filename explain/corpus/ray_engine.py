@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -81,15 +82,24 @@ def run_ray(bundle: ModelBundle, plan: Plan, todo: Sequence[Span], out: str, set
             on_batch(done)
     except GlimpseError:
         raise
-    except Exception as exc:  # a worker's error arrives wrapped in Ray's exception types
+    except Exception as exc:  # a worker's error arrives wrapped in Ray's exception types, traceback and all
         raise ComputationError(
-            f"The Ray run stopped: {type(exc).__name__}: {str(exc)[-600:]}. Finished batches are kept; run the "
-            "same command again to do the rest."
+            f"The Ray run stopped: {_reason(exc)} Finished batches are kept; run the same command again to do the rest."
         ) from exc
     finally:
         if started_here:
             ray.shutdown()
     return EngineReport("ray", pool, 1, first or 0.0, address)
+
+
+def _reason(exc: Exception) -> str:
+    """A worker's own error message (ours say how to fix them), else Ray's last line."""
+    text = str(exc)
+    ours = re.findall(r"explain\.errors\.\w+: (.+)", text)
+    if ours:
+        return str(ours[-1]).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1][:300] if lines else ''}"
 
 
 def _import_ray() -> Any:
