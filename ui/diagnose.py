@@ -24,6 +24,8 @@ from ui import cache, widgets
 from ui.state import Current, md
 
 _LAYER, _HEAD = "diagnose.layer", "diagnose.head"
+#: Below this many tokens a rank correlation between two explanations is mostly chance.
+SANITY_MIN_TOKENS = 8
 
 
 def _cached(cur: Current, what: str, *key: object, compute: Any) -> Any:
@@ -219,10 +221,16 @@ def sanity_section(cur: Current, result: explain.AttributionResult) -> Diagnosis
         cur,
         "sanity check",
         result.target,
-        compute=lambda: sanity.sanity_check(cur.bundle, cur.result.encoding, result.target),
+        compute=lambda: sanity.sanity_check(cur.bundle, cur.result.encoding, result.target, ig=result.settings),
     )
     corr = {m: s.correlations[:, i] for i, m in enumerate(s.methods)}
     st.plotly_chart(diagnostics.sanity_figure(s.steps, corr, s.settings.threshold), key="diagnose.sanity")
+    words = int((~cur.result.encoding.special).sum())
+    if words < SANITY_MIN_TOKENS:
+        st.info(
+            f"With {words} tokens a rank correlation swings by chance: the check says little below "
+            f"{SANITY_MIN_TOKENS}. Try a longer sentence."
+        )
     for method in s.methods:
         if method in s.insensitive:
             st.warning(
