@@ -7,6 +7,7 @@ are the same as before (same input, same batch size), so the final table equals 
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -60,12 +61,7 @@ def run_corpus(
     on_start(plan, len(done))
     begin = time.perf_counter()
     columns = COLUMNS if settings.faithfulness else ()
-    if engine is Engine.RAY:
-        from explain.corpus.ray_engine import run_ray
-
-        report = run_ray(bundle, plan, todo, out, settings, columns, on_batch, workers, address)
-    else:
-        report = run_local(bundle, plan, todo, out, settings, columns, on_batch)
+    report = _engine_run(engine, workers, address)(bundle, plan, todo, out, settings, columns, on_batch)
     seconds = time.perf_counter() - begin
     missing = sorted({s.index for s in plan.spans} - finished(out))
     if missing:
@@ -74,6 +70,15 @@ def run_corpus(
     summary["manifest"] = _manifest(identity, report, started, seconds, len(todo) < len(plan.spans))
     write_json(out, SUMMARY, summary)
     return summary
+
+
+def _engine_run(engine: Engine, workers: int | None, address: str | None) -> Callable[..., EngineReport]:
+    """The engine as one call: (bundle, plan, todo, out, settings, aopc columns, on_batch) -> report."""
+    if engine is Engine.LOCAL:
+        return run_local
+    from explain.corpus.ray_engine import run_ray  # Ray is imported only here
+
+    return functools.partial(run_ray, workers=workers, address=address)
 
 
 def _check_options(bundle: ModelBundle, engine: Engine | str, workers: int | None, address: str | None) -> Engine:
