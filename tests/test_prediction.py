@@ -25,3 +25,25 @@ def test_predictions_equal_what_the_pages_show(classifier_bundle: ModelBundle) -
         assert shown is not None
         np.testing.assert_allclose(predict_logits(classifier_bundle, enc), shown, atol=1e-5)
         np.testing.assert_allclose(predict_proba(classifier_bundle, [text])[0], probabilities(shown), atol=1e-5)
+
+
+def test_batched_predictions_wait_for_the_gate(classifier_bundle: ModelBundle) -> None:
+    """They run on the twin, where an ablation's hooks may be: so they queue behind it."""
+    import threading
+    import time
+
+    release, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with classifier_bundle.gate.hold():
+            release.wait(10)
+
+    threading.Thread(target=holder, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while classifier_bundle.gate.waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker = threading.Thread(target=lambda: (predict_proba(classifier_bundle, TEXTS), done.set()), daemon=True)
+    worker.start()
+    assert not done.wait(0.5), "predictions ran beside a pass that holds the gate"
+    release.set()
+    assert done.wait(10)

@@ -68,7 +68,7 @@ def predict_proba(
         )  # fmt: skip
         if not bundle.info.uses_token_types:
             enc.pop("token_type_ids", None)
-        with torch.no_grad():
+        with bundle.gate.hold(), torch.no_grad():  # every pass on the twin holds the gate: hooks may be on it
             logits = bundle.hooked_model(**enc).logits  # (batch, labels)
         out.append(logits.softmax(-1).double().numpy())
         if on_batch is not None:
