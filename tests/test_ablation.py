@@ -17,7 +17,7 @@ import transformers as tf
 
 from explain import ModelBundle, prepare_input, run_attention
 from explain.errors import GlimpseError
-from explain.methods import ablation
+from explain.methods import masked_passes
 from explain.methods.ablation import AblationError, ablate, ablation_sweep, head_importance
 from explain.methods.prediction import predict_logits, predict_proba
 from explain.models.anatomy import attention_parts, scaled_heads
@@ -178,7 +178,7 @@ def test_each_head_off_equals_its_value_slice_zeroed(steep: ModelBundle) -> None
 def test_chunked_map_equals_one_batch(steep_bert: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     enc = prepare_input(steep_bert, TEXT)
     whole = head_importance(steep_bert, enc)
-    monkeypatch.setattr(ablation, "TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # two ablated rows per chunk
+    monkeypatch.setattr(masked_passes, "TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # two ablated rows per chunk
     chunked = head_importance(steep_bert, enc)
     np.testing.assert_allclose(chunked.delta_logit, whole.delta_logit, atol=2e-5)
 
@@ -353,7 +353,7 @@ def test_the_shared_model_is_untouched_and_no_hooks_remain(steep: ModelBundle) -
     ablation_sweep(steep, head_importance(steep, enc))
     ablate(steep, enc, [(0, 0), (1, 1)])
     with pytest.raises(RuntimeError):  # a pass that fails halfway (masks of the wrong shape) leaves none either
-        ablation._grown_pass(steep.hooked_model, ids, np.zeros((1, LAYERS, HEADS + 1), np.float32), np.zeros(1))
+        masked_passes._grown_pass(steep.hooked_model, ids, np.zeros((1, LAYERS, HEADS + 1), np.float32), np.zeros(1))
     assert (hooks(steep.model), hooks(steep.hooked_model)) == before
     with torch.no_grad():
         assert torch.equal(steep.model(**ids).logits, shared)

@@ -2,35 +2,28 @@
 
 A head is removed by scaling its output (its slice of the output projection's input) to 0 with
 :func:`~explain.models.anatomy.scaled_heads`, on the weight-sharing twin and behind the bundle's gate, so
-the shared model never sees a hook; the hooks act on this thread's passes only, as batched predictions run
-on the twin without the gate. Every ablated pass a result needs is one row of a batch (forward only).
-A row departs from the unablated pass only at the first layer its mask touches, so it joins the batch
-there, as a copy of the unablated row's hidden states: the layers before are computed once, not once per
-row (a 6 × 12 map then costs 258 of 438 layer-rows, 0.59 of 73 full passes). Gradient importance
-(Michel et al. 2019) is |∂ logit / ∂ m| at m = 1, where m scales each head's output: one forward and backward.
+the shared model never sees a hook. Every ablated pass a result needs is one row of a batch (forward
+only; :mod:`explain.methods.masked_passes` runs them, each row joining at the first layer it changes).
+Gradient importance (Michel et al. 2019) is |∂ logit / ∂ m| at m = 1, where m scales each head's output:
+one forward and backward.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
 from explain.methods.agreement import _pearson, _ranks
-from explain.models.anatomy import HeadScale, scaled_heads
+from explain.methods.masked_passes import inputs_of, logits_with_masks, mask_gradient
 from explain.models.loading import ModelBundle
 
-#: Rows per chunk shrink with length so one chunk's activations stay near the same size.
-TOKENS_PER_CHUNK = 4096
 #: Points per sweep curve are about this many: one every max(1, layers·heads // 24) heads.
 SWEEP_POINTS = 24
 MAX_RANDOM_ORDERS = 100
@@ -113,9 +106,9 @@ def head_importance(
     masks = (1 - np.eye(layers * heads, dtype=np.float32)).reshape(-1, layers, heads)  # row i: head i off
     with _held(bundle, on_wait):
         start = time.perf_counter()
-        full, ablated = _logits(bundle, encoding, masks)
+        full, ablated = logits_with_masks(bundle, encoding, masks)
         middle = time.perf_counter()
-        gradient = _mask_gradient(bundle.hooked_model, _inputs(encoding), target, (layers, heads))
+        gradient = mask_gradient(bundle.hooked_model, inputs_of(encoding), target, (layers, heads))
         end = time.perf_counter()
     p_full, p_ablated = _softmax(full), _softmax(ablated)
     delta_p = (p_ablated[:, target] - p_full[target]).reshape(layers, heads)
@@ -145,7 +138,7 @@ def ablate(
     target = _target(bundle, encoding, target, logits)
     mask = _kept(bundle, heads)
     with _held(bundle, on_wait):
-        before, after = _logits(bundle, encoding, mask[None])
+        before, after = logits_with_masks(bundle, encoding, mask[None])
     p_before, p_after = _softmax(before), _softmax(after[0])
     return AblationResult(
         encoding=encoding,
@@ -180,7 +173,7 @@ def ablation_sweep(
     unique, inverse = np.unique(masks, axis=0, return_inverse=True)  # every curve shares its two ends
     with _held(bundle, on_wait):
         start = time.perf_counter()
-        logits = _logits(bundle, importance.encoding, unique)[1]
+        logits = logits_with_masks(bundle, importance.encoding, unique)[1]
         seconds = time.perf_counter() - start
     curves = _softmax(logits)[inverse.ravel(), importance.target].reshape(1 + n_random, len(counts))
     return SweepResult(
@@ -266,108 +259,6 @@ def _held(bundle: ModelBundle, on_wait: OnWait | None) -> Iterator[None]:
                 f"The ablation failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text; the "
                 "previous result is kept."
             ) from exc
-
-
-def _inputs(encoding: Encoding) -> dict[str, torch.Tensor]:
-    """One row, unpadded and without a mask: every mask and position tensor has batch 1 and broadcasts."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
-    return inputs
-
-
-def _logits(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Logits [labels] with all heads, and [rows, labels] with each row's head scales ([rows, layers, heads])."""
-    layers = masks.shape[1]
-    touched = (masks != 1).any(axis=2)  # [rows, layers]
-    first = np.where(touched.any(axis=1), touched.argmax(axis=1), layers)  # where a row leaves the full pass
-    todo = np.argsort(first, kind="stable")
-    todo = todo[first[todo] < layers]
-    per_chunk = max(1, TOKENS_PER_CHUNK // encoding.n_tokens - 1)  # the unablated row rides in every chunk
-    out = np.empty((len(masks), len(bundle.info.labels)))
-    full: np.ndarray | None = None
-    with torch.no_grad():
-        for start in range(0, max(len(todo), 1), per_chunk):
-            rows = todo[start : start + per_chunk]
-            chunk = _grown_pass(bundle.hooked_model, _inputs(encoding), masks[rows], first[rows])
-            full = chunk[0] if full is None else full
-            out[rows] = chunk[1:]
-    assert full is not None  # at least one pass ran
-    out[first == layers] = full  # rows that switch nothing off
-    return full, out
-
-
-def _grown_pass(model: nn.Module, inputs: dict[str, torch.Tensor], masks: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Logits [1 + rows, labels]: the unablated row, then a row per mask, sorted by the layer they join at."""
-    layers, heads = masks.shape[1:]
-    scales = torch.from_numpy(np.concatenate([np.ones((1, layers, heads), np.float32), masks]))  # (1 + rows, L, H)
-    present = 1 + np.searchsorted(first, np.arange(layers), side="right")  # rows in the batch at each layer
-    joining = np.diff(np.r_[1, present]).tolist()
-    with _grown_batch(model, joining), scaled_heads(model, _here(lambda layer: scales[: present[layer], layer])):
-        return np.asarray(model(**inputs).logits.double().numpy())  # (1 + rows, labels)
-
-
-@contextmanager
-def _grown_batch(model: nn.Module, joining: list[int]) -> Iterator[None]:
-    """While inside, ``joining[l]`` copies of row 0's hidden states join the batch at layer l's input."""
-    modules = _layer_modules(model)
-    served = {id(m): [la for la, other in enumerate(modules) if other is m] for m in modules}  # ALBERT: shared
-    calls: dict[int, int] = {}
-    owner = threading.get_ident()  # see _here
-
-    def reset(*_: object) -> None:
-        if threading.get_ident() == owner:
-            calls.clear()
-
-    def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any] | None:
-        if threading.get_ident() != owner:
-            return None
-        index = calls.get(id(module), 0)
-        calls[id(module)] = index + 1
-        layers = served[id(module)]
-        n = joining[layers[index % len(layers)]]
-        if n == 0:
-            return None
-        hidden = args[0]  # (batch, seq, hidden): every family passes the hidden states first
-        return (torch.cat([hidden, hidden[:1].expand(n, -1, -1)]), *args[1:]), kwargs
-
-    handles = [model.register_forward_pre_hook(reset)]
-    handles += [m.register_forward_pre_hook(hook, with_kwargs=True) for m in {id(m): m for m in modules}.values()]
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
-def _layer_modules(model: nn.Module) -> list[nn.Module]:
-    """The module each layer's hidden states enter, in layer order (ALBERT's shared group once per layer)."""
-    config: Any = model.config
-    base: Any = getattr(model, str(model.base_model_prefix), model)
-    if config.model_type == "distilbert":
-        return list(base.transformer.layer)
-    if config.model_type == "albert":
-        layers, groups = int(config.num_hidden_layers), int(config.num_hidden_groups)
-        return [base.encoder.albert_layer_groups[i * groups // layers] for i in range(layers)]
-    return list(base.encoder.layer)
-
-
-def _mask_gradient(
-    model: nn.Module, inputs: dict[str, torch.Tensor], target: int, shape: tuple[int, int]
-) -> np.ndarray:
-    """[layers, heads] |∂ target logit / ∂ m| at m = 1, m scaling each head's output."""
-    mask = torch.ones((1, *shape), requires_grad=True)  # (1, layers, heads)
-    with torch.enable_grad(), scaled_heads(model, _here(lambda layer: mask[:, layer])):
-        logit = model(**inputs).logits[0, target]
-    (grad,) = torch.autograd.grad(logit, mask)
-    return np.asarray(grad[0].abs().double().numpy())
-
-
-def _here(scale: HeadScale) -> HeadScale:
-    """``scale`` in this thread's passes only: batched predictions run on the twin without the gate, and
-    must go through its modules unchanged while our hooks are on them."""
-    owner = threading.get_ident()
-    return lambda layer: scale(layer) if threading.get_ident() == owner else None
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
