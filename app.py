@@ -13,6 +13,7 @@ page = st.navigation(
         st.Page("app_pages/attribution.py", title="Attribution", icon="🎯"),
         st.Page("app_pages/diagnose.py", title="Diagnose", icon="🩺"),
         st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
+        st.Page("app_pages/corpus.py", title="Corpus", icon="📚"),
         st.Page("app_pages/model.py", title="Model", icon="🧩"),
     ]
 )

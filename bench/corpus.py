@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from explain import default_source, load_bundle, policy_from_env  # noqa: E402
-from explain.corpus import CorpusSettings, read_results, run_corpus  # noqa: E402
+from explain import default_source, load_bundle, policy_from_env
+from explain.corpus import CorpusSettings, read_results, run_corpus
+from explain.methods.attribution import IGSettings
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2" / "dev.tsv"
 
@@ -38,7 +39,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="corpus-bench-"))
     source = _input(work, args.rows)
     bundle = load_bundle(default_source(policy_from_env({}), {}))
-    settings = CorpusSettings(batch_size=args.batch_size)
+    ig = IGSettings(tolerance=args.tolerance, max_steps=args.max_steps)
+    settings = CorpusSettings(ig=ig, batch_size=args.batch_size)
     print(f"machine: {os.cpu_count()} cores; load before {_load()}", flush=True)
     runs = [("local", None)] + ([] if args.skip_ray else [("ray", 1), ("ray", 2)])
     results: dict[str, dict[str, Any]] = {}
@@ -49,6 +51,7 @@ def main() -> None:
     print(f"Ray alone (init + shutdown, no workers): {_bare_ray_start():.1f} s" if not args.skip_ray else "")
     _table(results)
     _compare(results)
+    _steps(results["local"]["table"])
     _top_words(results["local"]["summary"])
     print(f"load after {_load()}")
     shutil.rmtree(work, ignore_errors=True)
@@ -59,6 +62,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=0, help="only the first N rows (default: all 872)")
     parser.add_argument("--batch-size", type=int, default=CorpusSettings().batch_size)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--tolerance", type=float, default=IGSettings().tolerance, help="IG's (default: the app's)")
+    parser.add_argument("--max-steps", type=int, default=IGSettings().max_steps, help="IG's step cap")
     return parser.parse_args()
 
 
@@ -131,6 +136,13 @@ def _compare(results: dict[str, dict[str, Any]]) -> None:
             if a is not None
         )
         print(f"{name} vs local: same row ids once each: {same_ids}; largest IG score difference {worst:.2e}")
+
+
+def _steps(table: Any) -> None:
+    """How many gradient points rows needed, and which check asked for more (the δ of the sum or a token)."""
+    steps = [s for s in table.column("n_steps").to_pylist() if s is not None]
+    counts = {k: steps.count(k) for k in sorted(set(steps))}
+    print(f"gradient points per row (count): {counts}; mean {np.mean(steps):.1f}")
 
 
 def _top_words(summary: dict[str, Any], k: int = 10) -> None:

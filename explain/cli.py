@@ -90,8 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     diag.add_argument("--json", action="store_true", help="print JSON (the only format; kept for clarity)")
     diag.set_defaults(run=_diagnose)
     from explain.compare import cli as compare_cli
+    from explain.corpus import cli as corpus_cli
 
     compare_cli.add_parser(sub)
+    corpus_cli.add_parser(sub)
     return parser
 
 

@@ -376,3 +376,58 @@ def test_compare_two_models_with_different_tokenizers(model_root: Path) -> None:
     specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "Best-matching head in folder" in specs
     assert any("2 models" in c.value for c in at.caption)  # the limit is shown
+
+
+def _corpus_folder(root: Path, model: str, lines: list[str]) -> None:
+    from explain import ModelSource, SourceKind, load_bundle
+    from explain.corpus import run_corpus
+
+    source = root.parent / "corpus-input.tsv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bundle = load_bundle(ModelSource(SourceKind.FOLDER, model))
+    run_corpus(bundle, str(source), str(root / "small"))
+
+
+def test_corpus_page_opens_a_results_folder(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "runs"
+    _corpus_folder(root, str(payload_model_dir), ["a fine film\t1", "a dull film\t0", "good actors\t1", "\t1"])
+    monkeypatch.setenv("GLIMPSE_CORPUS_ROOT", str(root))
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(payload_model_dir))
+    at = _app("Corpus.")
+    at.switch_page("app_pages/corpus.py").run()
+    _ok(at)
+    assert at.selectbox(key="corpus.folder").value == "small"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "4" and "Accuracy" in metrics
+    table = at.dataframe[0].value
+    assert len(table) == 4 and set(table["status"]) == {"ok", "error"}  # the empty row is recorded, not lost
+    at.selectbox(key="corpus.only").set_value("failed rows").run()
+    assert len(at.dataframe[0].value) == 1
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Confusion matrix" in specs and "Mean over the corpus" in specs
+    assert "Rows shown (CSV)" in " ".join(b.label for b in at.get("button"))
+
+
+def test_corpus_run_from_the_app_in_the_background(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from explain import ModelSource, SourceKind, load_bundle
+    from explain.corpus import CorpusSettings
+    from ui import corpus_jobs
+
+    monkeypatch.setenv("GLIMPSE_CORPUS_ROOT", str(tmp_path / "runs"))
+    bundle = load_bundle(ModelSource(SourceKind.FOLDER, str(payload_model_dir)))
+    job = corpus_jobs.start(bundle, "my reviews.tsv", b"a fine film\t1\na dull film\t0\n", CorpusSettings())
+    deadline = time.monotonic() + 120
+    while job.state in ("starting", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.state == "finished" and job.done_rows == 2, job.message
+    assert job.name in corpus_jobs.result_folders()
+    with pytest.raises(explain.InputError, match="at most 2,000"):
+        corpus_jobs.start(bundle, "big.txt", b"x\n" * 2001, CorpusSettings())
+    with pytest.raises(explain.InputError, match="no results folder"):
+        corpus_jobs.folder("../../etc")

@@ -232,7 +232,7 @@ def table_csv(data: Mapping[str, Any]) -> bytes:
     writer = csv.writer(out)
     writer.writerow([csv_text(str(c)) for c in data["columns"]])
     for row in data["rows"]:
-        writer.writerow([csv_text(v) if isinstance(v, str) else repr(v) for v in row])
+        writer.writerow(["" if v is None else csv_text(v) if isinstance(v, str) else repr(v) for v in row])
     return out.getvalue().encode("utf-8")
 
 

@@ -1,0 +1,40 @@
+"""Corpus page: a whole dataset explained (a results folder from `python -m explain corpus`, or a small run)."""
+
+import streamlit as st
+
+import ui
+import ui.corpus
+import ui.export
+from ui import corpus_jobs, widgets
+from ui.state import md
+
+st.title("Corpus")
+source = ui.active_source()
+bundle = ui.state.bundle_or_none()
+if bundle is None:
+    st.stop()
+if not bundle.info.has_classifier:
+    st.info("Corpus mode explains a classifier's predictions; this model has no classification head.")
+    st.stop()
+ui.corpus.run_panel(bundle)
+names = corpus_jobs.result_folders()
+if not names:
+    st.info(
+        f"No results yet. Run a file above, or from the command line into the corpus folder "
+        f"({md(str(corpus_jobs.corpus_root()))}): python -m explain corpus --input FILE --out "
+        f"{md(str(corpus_jobs.corpus_root()))}/NAME"
+    )
+    st.stop()
+name = widgets.kept(
+    st.selectbox,
+    "corpus.folder",
+    names[0],
+    label="Results",
+    options=names,
+    valid=lambda v: v in names,
+    help=f"Results folders under {corpus_jobs.corpus_root()}.",
+)
+exports = ui.corpus.results(name, bundle.info.labels)
+if exports is not None:
+    ui.export.export_panel("corpus", exports)
+ui.footer()

@@ -1,0 +1,123 @@
+"""Corpus runs started from the app: in a background thread, one at a time per server, surviving page switches.
+
+A run writes its results folder under the corpus root (``GLIMPSE_CORPUS_ROOT``, default ``corpus-runs`` in
+the app's folder); the page only ever opens folders listed there, so no path a user types reaches the
+disk. Its progress lives here, in the process, so any session (and the same session after a page switch)
+sees it; its gradient passes queue at the model's gate with everyone else's, so the app stays usable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import explain
+from explain.corpus import CorpusSettings, run_corpus, scan
+
+#: The most rows a run started from the app may have; larger files go through ``python -m explain corpus``.
+MAX_APP_ROWS = 2_000
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def corpus_root() -> Path:
+    root = os.environ.get("GLIMPSE_CORPUS_ROOT", "").strip()
+    return Path(root).resolve() if root else Path(__file__).resolve().parent.parent / "corpus-runs"
+
+
+def _results_in(path: Path) -> Path | None:
+    """The results folder of an entry of the root: the entry itself (a CLI run's --out) or its ``results``
+    (a run started from the app, which keeps its input beside)."""
+    for candidate in (path, path / "results"):
+        if (candidate / "plan.json").is_file():
+            return candidate
+    return None
+
+
+def result_folders() -> list[str]:
+    """Names of the entries of the root holding corpus results, newest first."""
+    root = corpus_root()
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and _results_in(p) is not None]
+    return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def folder(name: str) -> Path:
+    """The results folder of entry ``name``, refused when it is not one of :func:`result_folders`."""
+    found = _results_in(corpus_root() / name) if name in result_folders() else None
+    if found is None:
+        raise explain.InputError(f"There is no results folder '{name[:60]}' here. Pick one from the list.")
+    return found
+
+
+@dataclass
+class Job:
+    name: str  # the results folder under the root
+    rows: int = 0
+    batches: int = 0
+    done_batches: int = 0
+    done_rows: int = 0
+    errors: int = 0
+    state: str = "starting"  # starting, running, finished, failed
+    message: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def fraction(self) -> float:
+        return self.done_batches / self.batches if self.batches else 0.0
+
+
+_jobs: dict[str, Job] = {}
+_lock = threading.Lock()
+
+
+def jobs() -> list[Job]:
+    with _lock:
+        return sorted(_jobs.values(), key=lambda j: j.started, reverse=True)
+
+
+def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: CorpusSettings) -> Job:
+    """Save the uploaded file under the root and compute it in a background thread; refuses a file over
+    :data:`MAX_APP_ROWS` rows or while another run is going."""
+    with _lock:
+        if any(j.state in ("starting", "running") for j in _jobs.values()):
+            raise explain.InputError("A corpus run is already going on this server. Wait for it to finish.")
+    stem = _SAFE.sub("-", Path(filename).stem)[:40].strip("-") or "input"
+    suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".tsv", ".csv") else ".txt"
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{stem}"
+    target = corpus_root() / name
+    target.mkdir(parents=True, exist_ok=False)
+    source = target / f"input{suffix}"
+    source.write_bytes(data)
+    plan = scan(str(source), bundle.info.labels, settings.batch_size)
+    if plan.rows > MAX_APP_ROWS:
+        raise explain.InputError(
+            f"The file has {plan.rows:,} rows; the app runs at most {MAX_APP_ROWS:,}. Run it from the command "
+            f"line: python -m explain corpus --input FILE --out FOLDER (it resumes, and scales out on Ray)."
+        )
+    job = Job(name=name, rows=plan.rows, batches=len(plan.spans))
+    with _lock:
+        _jobs[name] = job
+    threading.Thread(target=_run, args=(bundle, job, str(source), str(target / "results"), settings),
+                     name=f"corpus-{name}", daemon=True).start()  # fmt: skip
+    return job
+
+
+def _run(bundle: explain.ModelBundle, job: Job, source: str, out: str, settings: CorpusSettings) -> None:
+    def batch_done(done: object) -> None:
+        job.done_batches += 1
+        job.done_rows += int(getattr(done, "rows", 0))
+        job.errors += int(getattr(done, "errors", 0))
+
+    job.state = "running"
+    try:
+        run_corpus(bundle, source, out, settings, on_batch=batch_done)
+    except Exception as exc:  # a failed run must say why on the page, and never take the server down
+        job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"[:400]
+        return
+    job.state = "finished"
