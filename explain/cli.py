@@ -18,7 +18,7 @@ import numpy as np
 
 from explain.errors import GlimpseError, InputError
 from explain.inputs import prepare_input
-from explain.knobs import Knob
+from explain.knobs import add_knobs, settings_from
 from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings
 from explain.methods.attention import (
     ROLLOUT_KNOBS,
@@ -95,28 +95,6 @@ def _parser() -> argparse.ArgumentParser:
     compare_cli.add_parser(sub)
     corpus_cli.add_parser(sub)
     return parser
-
-
-def add_knobs(parser: argparse.ArgumentParser, knobs: Sequence[Knob]) -> None:
-    """One argument per knob, typed and documented from its declaration (bounds are checked when the
-    settings are built, so the CLI and the app refuse the same values with the same message)."""
-    for k in knobs:
-        kind = int if k.integer else float if k.choices is None else str
-        extra: dict[str, Any] = {"choices": [str(getattr(c, "value", c)) for c in k.choices]} if k.choices else {}
-        default = k.none_means if k.default is None else getattr(k.default, "value", k.default)
-        parser.add_argument(
-            k.cli_flag,
-            dest=k.name,
-            type=kind,
-            default=k.default,
-            help=f"{k.help} ({k.bounds_text()}; default {default})",
-            **extra,
-        )
-
-
-def settings_from(cls: Callable[..., Any], knobs: Sequence[Knob], args: argparse.Namespace) -> Any:
-    """Build a settings object from parsed knob arguments; an out-of-bounds value raises SettingsError."""
-    return cls(**{k.name: getattr(args, k.name) for k in knobs})
 
 
 def _text_args(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,9 @@ them) share one definition of what is allowed and one message when it is not.
 
 from __future__ import annotations
 
+import argparse
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,3 +93,25 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(getattr(value, "value", value))
+
+
+def add_knobs(parser: argparse.ArgumentParser, knobs: Sequence[Knob]) -> None:
+    """One argument per knob, typed and documented from its declaration (bounds are checked when the
+    settings are built, so the CLI and the app refuse the same values with the same message)."""
+    for k in knobs:
+        kind = int if k.integer else float if k.choices is None else str
+        extra: dict[str, Any] = {"choices": [str(getattr(c, "value", c)) for c in k.choices]} if k.choices else {}
+        default = k.none_means if k.default is None else getattr(k.default, "value", k.default)
+        parser.add_argument(
+            k.cli_flag,
+            dest=k.name,
+            type=kind,
+            default=k.default,
+            help=f"{k.help} ({k.bounds_text()}; default {default})",
+            **extra,
+        )
+
+
+def settings_from(cls: Callable[..., Any], knobs: Sequence[Knob], args: argparse.Namespace) -> Any:
+    """Build a settings object from parsed knob arguments; an out-of-bounds value raises SettingsError."""
+    return cls(**{k.name: getattr(args, k.name) for k in knobs})

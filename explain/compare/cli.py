@@ -20,6 +20,7 @@ from explain.compare.models import ModelComparisonResult, compare_models, load_s
 from explain.compare.sentences import Prediction, SentenceComparisonResult, compare_sentences
 from explain.errors import InputError
 from explain.inputs import prepare_input
+from explain.knobs import add_knobs, settings_from
 from explain.methods.attribution import IG_KNOBS, AttributionResult, IGSettings
 from explain.models.loading import ModelBundle
 
@@ -37,7 +38,6 @@ with different classes: each its own prediction)."""
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``compare`` verb to ``python -m explain``'s subparsers (``run`` is set as its default)."""
-    from explain.cli import add_knobs  # here, not at the top: explain.cli imports this module to wire it
 
     parser = subparsers.add_parser(
         "compare", help="two sentences on one model, or one text on two models (predictions, Δ IG, heads)",
@@ -60,7 +60,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     """The ``compare`` verb: a JSON-ready dict (see :func:`sentences_json` and :func:`models_json`)."""
-    from explain.cli import settings_from
 
     settings: IGSettings = settings_from(IGSettings, IG_KNOBS, args)
     if args.model_b is not None:

@@ -15,6 +15,7 @@ from explain.corpus.compute import CORPUS_KNOBS
 from explain.corpus.local import BatchDone
 from explain.corpus.rows import Plan
 from explain.corpus.summary import MIN_COUNT
+from explain.knobs import add_knobs, settings_from
 from explain.models.loading import ModelBundle
 
 _LABELS = {"auto": None, "yes": True, "no": False}
@@ -22,7 +23,6 @@ _LABELS = {"auto": None, "yes": True, "no": False}
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """The ``corpus`` verb on the CLI's subparsers (``run`` is set as its handler)."""
-    from explain.cli import add_knobs  # here, not at import: explain.cli imports this module
     from explain.methods.attribution import IG_KNOBS
 
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -64,7 +64,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
-    from explain.cli import settings_from
     from explain.corpus.compute import CorpusSettings
     from explain.corpus.run import run_corpus
     from explain.errors import SettingsError
