@@ -12,6 +12,7 @@ from explain.corpus import CorpusSettings, read_results
 from explain.views import corpus as views
 from explain.views.exports import ViewExports
 from ui import cache, corpus_jobs, widgets
+from ui.sidebar import set_texts
 from ui.state import md
 
 
@@ -154,7 +155,11 @@ def _open_row(row: dict[str, Any]) -> None:
     for col, page, title in zip(
         cols, ("attention", "attribution", "diagnose"), ("Attention", "Attribution", "Diagnose"), strict=True
     ):
-        col.page_link(f"app_pages/{page}.py", label=title, query_params=params)
+        # a button, not a page link: the sidebar's boxes are filled once per session from the URL, so the row
+        # goes into them by the callback (before they are drawn), then the page switches
+        if col.button(title, key=f"corpus.open.{page}", on_click=set_texts, args=(row["text"], row["text_b"] or None),
+                      help=f"Put row {row['number']}'s text in the sidebar and open the {title} page."):  # fmt: skip
+            st.switch_page(f"app_pages/{page}.py")
     st.caption(f"Link: ?{md(urllib.parse.urlencode(params))}")
 
 

@@ -54,7 +54,8 @@ def _model_picker() -> None:
                 st.rerun()
 
 
-def _set_example(text: str, text_b: str | None) -> None:
+def set_texts(text: str, text_b: str | None) -> None:
+    """Put a text (and its pair, or none) into the sidebar's boxes: from a callback, before they are drawn."""
     widgets.put(_K + "text", text)
     widgets.put(_K + "pair", text_b is not None)
     if text_b is not None:
@@ -72,11 +73,11 @@ def _text_inputs() -> None:
         widgets.kept(st.text_area, _K + "text_b", link_b or "", label="Sentence B", height=80)
     st.caption("Examples")
     for i, example in enumerate(EXAMPLES):
-        st.button(example, key=f"{_K}example{i}", on_click=_set_example, args=(example, None), width="stretch")
+        st.button(example, key=f"{_K}example{i}", on_click=set_texts, args=(example, None), width="stretch")
     st.button(
         f"Pair: {EXAMPLE_PAIR[0]} / {EXAMPLE_PAIR[1]}",
         key=_K + "example_pair",
-        on_click=_set_example,
+        on_click=set_texts,
         args=EXAMPLE_PAIR,
         width="stretch",
     )
