@@ -27,6 +27,10 @@ BERTVIZ_AT_ONCE = 64
 def lazy_bertviz(cur: Current, view: explain.AttentionView, hide: bool, merge: bool) -> tuple[int, ...]:
     """bertviz in an expander: open (and drawn) at once for short inputs, on a click for long ones."""
     n = len(view.labels)
+    info = cur.bundle.info
+    if not layers_within_budget(n, info.num_layers, info.num_heads, selected=0):
+        _bertviz_off(n, info)  # nothing to open: say so at once instead of behind a click
+        return ()
     long = n > BERTVIZ_AT_ONCE
     label = f"Head and model views ({n} positions: a few seconds to draw)" if long else "Head and model views"
     box = st.expander(label, expanded=not long, key=f"attention.bertviz_open.{'long' if long else 'short'}",
@@ -51,10 +55,7 @@ def bertviz_section(cur: Current, view: explain.AttentionView, hide: bool, merge
     layers = layers_within_budget(n, info.num_layers, info.num_heads, selected=0)
     full_mb = payload_bytes(n, info.num_layers, info.num_heads) / 1e6
     if not layers:
-        st.warning(
-            f"At {n} positions one layer of bertviz would ship {full_mb / info.num_layers:.1f} MB to the "
-            "browser, so bertviz is off for this text; the Plotly views below show every layer and head."
-        )
+        _bertviz_off(n, info)
         return ()
     if len(layers) < info.num_layers:
         top = info.num_layers - len(layers)
@@ -71,6 +72,14 @@ def bertviz_section(cur: Current, view: explain.AttentionView, hide: bool, merge
     html = bertviz(cur, view, (hide, merge), kind, layers, header)
     st.iframe(html, height=_bertviz_height(kind, n, len(layers), info.num_heads))
     return layers
+
+
+def _bertviz_off(n: int, info: explain.ModelInfo) -> None:
+    one_layer_mb = payload_bytes(n, info.num_layers, info.num_heads) / 1e6 / info.num_layers
+    st.warning(
+        f"At {n} positions one layer of bertviz would ship {one_layer_mb:.1f} MB to the browser, so bertviz is "
+        "off for this text; the Plotly views below show every layer and head."
+    )
 
 
 def _bertviz_height(kind: ViewKind, n: int, n_layers: int, n_heads: int) -> int:

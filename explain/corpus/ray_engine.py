@@ -126,7 +126,9 @@ def _connect(ray: Any, address: str | None, workers: int | None) -> bool:
     if address:
         ray.init(address=address, **options)
     else:
-        ray.init(num_cpus=workers, include_dashboard=False, **options)
+        # "local": a new Ray of our own, even when this machine already runs one (`ray start`, a test's
+        # cluster) that a bare init would join, refusing num_cpus
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, **options)
     return True
 
 
