@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -378,14 +379,14 @@ def test_compare_two_models_with_different_tokenizers(model_root: Path) -> None:
     assert any("2 models" in c.value for c in at.caption)  # the limit is shown
 
 
-def _corpus_folder(root: Path, model: str, lines: list[str]) -> None:
+def _corpus_folder(root: Path, model: str, lines: list[str], name: str = "small", **ig: Any) -> None:
     from explain import ModelSource, SourceKind, load_bundle
-    from explain.corpus import run_corpus
+    from explain.corpus import CorpusSettings, run_corpus
 
     source = root.parent / "corpus-input.tsv"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     bundle = load_bundle(ModelSource(SourceKind.FOLDER, model))
-    run_corpus(bundle, str(source), str(root / "small"))
+    run_corpus(bundle, str(source), str(root / name), CorpusSettings(ig=explain.IGSettings(**ig)))
 
 
 def test_corpus_page_opens_a_results_folder(
@@ -405,9 +406,27 @@ def test_corpus_page_opens_a_results_folder(
     assert len(table) == 4 and set(table["status"]) == {"ok", "error"}  # the empty row is recorded, not lost
     at.selectbox(key="corpus.only").set_value("failed rows").run()
     assert len(at.dataframe[0].value) == 1
+    at.selectbox(key="corpus.only").set_value("not certified").run()
+    assert len(at.dataframe[0].value) == 0  # every computed row met the default tolerance
     specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "Confusion matrix" in specs and "Mean over the corpus" in specs
     assert "Rows shown (CSV)" in " ".join(b.label for b in at.get("button"))
+
+
+def test_corpus_table_shows_the_rows_whose_ig_is_not_certified(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "runs"  # 5 points and a tolerance of 1e-6: no row can be certified
+    lines = ["a fine film\t1", "\t1"]
+    _corpus_folder(root, str(payload_model_dir), lines, "loose", n_steps=5, max_steps=5, tolerance=1e-6)
+    monkeypatch.setenv("GLIMPSE_CORPUS_ROOT", str(root))
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(payload_model_dir))
+    at = _app("Corpus.")
+    at.switch_page("app_pages/corpus.py").run()
+    _ok(at)
+    at.selectbox(key="corpus.only").set_value("not certified").run()
+    table = at.dataframe[0].value
+    assert list(table["text"]) == ["a fine film"] and list(table["certified"]) == [False]  # the failed row is not
 
 
 def test_corpus_run_from_the_app_in_the_background(

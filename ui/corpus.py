@@ -56,7 +56,9 @@ def progress() -> None:
 def results(name: str, labels: tuple[str, ...]) -> ViewExports | None:
     try:
         folder = corpus_jobs.folder(name)
-        r = cache.cached(("corpus", name, folder.stat().st_mtime_ns), lambda: read_results(str(folder)))
+        shards = folder / "rows"  # a running job adds shards there: a new one is a new version
+        version = (folder.stat().st_mtime_ns, shards.stat().st_mtime_ns if shards.is_dir() else 0)
+        r = cache.cached(("corpus", name, version), lambda: read_results(str(folder)))
     except explain.GlimpseError as exc:
         st.error(md(str(exc)))
         return None
@@ -65,7 +67,8 @@ def results(name: str, labels: tuple[str, ...]) -> ViewExports | None:
         return None
     s = r.summary
     _overview(s)
-    shown = _table(r, labels)
+    rows = cache.cached(("corpus-rows", name, version, labels), lambda: views.rows_table(r.table, labels))
+    shown = _table(r, rows)
     _words(s)
     _heads(s)
     if s.get("faithfulness"):
@@ -89,8 +92,7 @@ def _overview(s: dict[str, Any]) -> None:
             st.plotly_chart(views.confusion_figure(a), key="corpus.confusion")
 
 
-def _table(r: Any, labels: tuple[str, ...]) -> dict[str, list[Any]]:
-    data = views.rows_table(r.table, labels)
+def _table(r: Any, data: dict[str, list[Any]]) -> dict[str, list[Any]]:
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
         needle = widgets.kept(
@@ -124,15 +126,27 @@ def _table(r: Any, labels: tuple[str, ...]) -> dict[str, list[Any]]:
         selection_mode="single-row",
         hide_index=True,
         column_config={
-            "confidence": st.column_config.NumberColumn(format="percent"),
-            "relative_delta": st.column_config.NumberColumn("δ", format="percent"),
-            "token_error": st.column_config.NumberColumn("per-token", format="percent"),
+            "number": st.column_config.NumberColumn("row", help="Line (text file) or record (CSV) number."),
+            "label": st.column_config.TextColumn(help="The true class, when the file has labels."),
+            "predicted_label": st.column_config.TextColumn("predicted", help="The model's top class."),
+            "confidence": st.column_config.NumberColumn(format="percent", help="Probability of the predicted class."),
+            "correct": st.column_config.CheckboxColumn(help="Predicted = true class (empty without a label)."),
+            "relative_delta": st.column_config.NumberColumn(
+                "δ", format="percent", help="IG's completeness gap: |Σ attributions − (f(x) − f(baseline))|, "
+                "relative to |f(x) − f(baseline)|."),
+            "token_error": st.column_config.NumberColumn(
+                "per-token", format="percent", help="Largest change of a token's IG score between the last two "
+                "resolutions, relative to the largest score."),
+            "certified": st.column_config.CheckboxColumn(help="Both δ and the per-token change within the tolerance."),
+            "n_steps": st.column_config.NumberColumn("points", help="Gradient evaluations IG needed to certify."),
+            "tokens": st.column_config.NumberColumn(help="Length after tokenising, [CLS] and [SEP] included."),
+            "status": st.column_config.TextColumn(help="ok, or error when the row could not be computed."),
         },
-    )
+    )  # fmt: skip
     st.caption(f"{len(keep):,} of {len(data['number']):,} rows. Click a column to sort, a row to open it.")
     picked = getattr(getattr(event, "selection", None), "rows", None) or []
     if picked:
-        _open_row(r.table.to_pylist()[keep[picked[0]]])
+        _open_row(r.table.slice(keep[picked[0]], 1).to_pylist()[0])
     return shown
 
 
@@ -141,7 +155,7 @@ def _kept(data: dict[str, list[Any]], i: int, needle: str, only: str, low: float
         return False
     if only == "errors of the model" and data["correct"][i] is not False:
         return False
-    if only == "not certified" and (data["status"][i] != "ok" or (data["token_error"][i] or 0) == 0):
+    if only == "not certified" and data["certified"][i] is not False:
         return False
     if only == "failed rows" and data["status"][i] == "ok":
         return False

@@ -35,6 +35,7 @@ TABLE_COLUMNS = (
     "correct",
     "relative_delta",
     "token_error",
+    "certified",
     "n_steps",
     "tokens",
     "status",
@@ -56,6 +57,7 @@ def rows_table(table: pa.Table, labels: Sequence[str]) -> dict[str, list[Any]]:
         out["correct"].append(None if not ok or r["label"] is None else r["label"] == r["predicted"])
         out["relative_delta"].append(r.get("relative_delta") if ok else None)
         out["token_error"].append(r.get("token_error") if ok else None)
+        out["certified"].append(r.get("converged") if ok else None)
         out["n_steps"].append(r.get("n_steps") if ok else None)
         out["tokens"].append(len(r["tokens"]) if ok else None)
         out["status"].append(r["status"])
