@@ -6,9 +6,10 @@ dev, a different one per session and per round), exactly as a browser's first re
 session it records the time to the first prediction on screen (the "Prediction" metric) and to the
 integrated gradients done (the "Per-token change" metric), and whether it was told its place in line.
 
-Prints p50/p95 of both per N, the makespan (last IG done), and the serial sum: N x the median one-session
-IG time from N = 1. The gate serialises the gradient passes and caches share finished work, so N sessions
-should cost about N times one, not more.
+Prints p50/p95 of both per N, the makespan (last IG done), and the serial sum: the same N sentences sent
+one after another, each alone, to a second server started the same way (its own caches, so neither run
+finds the other's results), in the same round. The gate serialises the gradient passes and caches share
+finished work, so N sessions together should cost about what they cost one after another, not more.
 
 Run: .venv/bin/python bench/load.py [--sessions 1 2 4 8] [--rounds 2]
 Quiet machine wanted.
@@ -79,34 +80,34 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per N (fresh sentences each)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per N (fresh sentences each)")
     args = parser.parse_args()
     from tests.browser_harness import serve
 
     pool = iter(sentences())
-    with serve() as url:
-        time.sleep(10)  # the start-up warm-up (model load, first page) finishes before timing
-        asyncio.run(round_of(url, [next(pool)]))  # one untimed session: first-use costs of the script runner
+    with serve() as url, serve() as alone_url:
+        time.sleep(10)  # the start-up warm-ups (model load, first page) finish before timing
+        for u in (url, alone_url):
+            asyncio.run(round_of(u, [next(pool)]))  # one untimed session each: first-use costs of the script runner
         print("| sessions | prediction p50 s | prediction p95 s | IG done p50 s | IG done p95 s | makespan s | "
               "serial sum s | makespan / serial | told their place in line |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|---|")
-        one_ig: float | None = None
         for n in args.sessions:
-            preds, igs, spans, queued = [], [], [], 0
+            preds, igs, spans, serials, queued = [], [], [], [], 0
             for _ in range(args.rounds):
-                results, span = asyncio.run(round_of(url, [next(pool) for _ in range(n)]))
+                texts = [next(pool) for _ in range(n)]
+                serials.append(sum(asyncio.run(round_of(alone_url, [t]))[1] for t in texts))  # one after another
+                results, span = asyncio.run(round_of(url, texts))
                 preds += [float(r["prediction"]) for r in results]
                 igs += [float(r["ig"]) for r in results]
                 queued += sum(bool(r["queued"]) for r in results)
                 spans.append(span)
-            if one_ig is None:
-                one_ig = statistics.median(igs)
-            serial = n * one_ig
-            makespan = statistics.median(spans)
+            makespan, serial = statistics.median(spans), statistics.median(serials)
+            ratio = statistics.median(m / s for m, s in zip(spans, serials, strict=True))
             print(
                 f"| {n} | {pct(preds, 0.5):.2f} | {pct(preds, 0.95):.2f} | {pct(igs, 0.5):.2f} | "
                 f"{pct(igs, 0.95):.2f} | "
-                f"{makespan:.2f} | {serial:.2f} | {makespan / serial:.2f} | {queued} of {n * args.rounds} |"
+                f"{makespan:.2f} | {serial:.2f} | {ratio:.2f} | {queued} of {n * args.rounds} |"
             )
 
 
