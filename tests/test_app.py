@@ -448,5 +448,7 @@ def test_corpus_run_from_the_app_in_the_background(
     assert job.name in corpus_jobs.result_folders()
     with pytest.raises(explain.InputError, match="at most 2,000"):
         corpus_jobs.start(bundle, "big.txt", b"x\n" * 2001, CorpusSettings())
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [job.name]  # the refused file left no folder
+    assert not any(j.name.endswith("-big") for j in corpus_jobs.jobs())  # ... and no job that blocks the next run
     with pytest.raises(explain.InputError, match="no results folder"):
         corpus_jobs.folder("../../etc")

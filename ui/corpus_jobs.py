@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -84,28 +85,45 @@ def jobs() -> list[Job]:
 def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: CorpusSettings) -> Job:
     """Save the uploaded file under the root and compute it in a background thread; refuses a file over
     :data:`MAX_APP_ROWS` rows or while another run is going."""
-    with _lock:
-        if any(j.state in ("starting", "running") for j in _jobs.values()):
-            raise explain.InputError("A corpus run is already going on this server. Wait for it to finish.")
     stem = _SAFE.sub("-", Path(filename).stem)[:40].strip("-") or "input"
     suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".tsv", ".csv") else ".txt"
-    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{stem}"
-    target = corpus_root() / name
-    target.mkdir(parents=True, exist_ok=False)
-    source = target / f"input{suffix}"
-    source.write_bytes(data)
-    plan = scan(str(source), bundle.info.labels, settings.batch_size)
-    if plan.rows > MAX_APP_ROWS:
-        raise explain.InputError(
-            f"The file has {plan.rows:,} rows; the app runs at most {MAX_APP_ROWS:,}. Run it from the command "
-            f"line: python -m explain corpus --input FILE --out FOLDER (it resumes, and scales out on Ray)."
-        )
-    job = Job(name=name, rows=plan.rows, batches=len(plan.spans))
-    with _lock:
-        _jobs[name] = job
+    with _lock:  # checked and reserved at once, so two clicks (or two sessions) cannot both start a run
+        if any(j.state in ("starting", "running") for j in _jobs.values()):
+            raise explain.InputError("A corpus run is already going on this server. Wait for it to finish.")
+        target = _new_folder(f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{stem}")
+        job = _jobs[target.name] = Job(name=target.name)
+    try:
+        source = target / f"input{suffix}"
+        source.write_bytes(data)
+        plan = scan(str(source), bundle.info.labels, settings.batch_size)
+        if plan.rows > MAX_APP_ROWS:
+            raise explain.InputError(
+                f"The file has {plan.rows:,} rows; the app runs at most {MAX_APP_ROWS:,}. Run it from the command "
+                f"line: python -m explain corpus --input FILE --out FOLDER (it resumes, and scales out on Ray)."
+            )
+    except BaseException:
+        with _lock:  # a refused file leaves nothing behind: no job, no folder
+            del _jobs[job.name]
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    job.rows, job.batches = plan.rows, len(plan.spans)
     threading.Thread(target=_run, args=(bundle, job, str(source), str(target / "results"), settings),
-                     name=f"corpus-{name}", daemon=True).start()  # fmt: skip
+                     name=f"corpus-{job.name}", daemon=True).start()  # fmt: skip
     return job
+
+
+def _new_folder(name: str) -> Path:
+    """A folder of its own under the root (a second upload within the same second gets a suffix)."""
+    root = corpus_root()
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        target = root / (name if n == 0 else f"{name}-{n}")
+        try:
+            target.mkdir()
+        except FileExistsError:
+            continue
+        return target
+    raise explain.InputError("Too many runs started this second; try again in a moment.")
 
 
 def _run(bundle: explain.ModelBundle, job: Job, source: str, out: str, settings: CorpusSettings) -> None:
