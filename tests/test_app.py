@@ -452,3 +452,15 @@ def test_corpus_run_from_the_app_in_the_background(
     assert not any(j.name.endswith("-big") for j in corpus_jobs.jobs())  # ... and no job that blocks the next run
     with pytest.raises(explain.InputError, match="no results folder"):
         corpus_jobs.folder("../../etc")
+
+
+def test_corpus_run_refuses_an_unwritable_root_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from explain.corpus import CorpusSettings
+    from ui import corpus_jobs
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way", encoding="utf-8")
+    monkeypatch.setenv("GLIMPSE_CORPUS_ROOT", str(blocker / "runs"))  # cannot be made: a file stands there
+    with pytest.raises(explain.InputError, match="GLIMPSE_CORPUS_ROOT"):
+        corpus_jobs.start(object(), "a.txt", b"a fine film\n", CorpusSettings())  # type: ignore[arg-type]
+    assert not any(j.state == "starting" for j in corpus_jobs.jobs())  # nothing left that blocks the next run

@@ -101,10 +101,13 @@ def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: Cor
                 f"The file has {plan.rows:,} rows; the app runs at most {MAX_APP_ROWS:,}. Run it from the command "
                 f"line: python -m explain corpus --input FILE --out FOLDER (it resumes, and scales out on Ray)."
             )
-    except BaseException:
+    except BaseException as exc:
         with _lock:  # a refused file leaves nothing behind: no job, no folder
             del _jobs[job.name]
         shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, say: the page shows why instead of a traceback
+            raise explain.InputError(f"Cannot save the file under {corpus_root()}: {exc}. Free some space or "
+                                     "set GLIMPSE_CORPUS_ROOT to another folder.") from exc  # fmt: skip
         raise
     job.rows, job.batches = plan.rows, len(plan.spans)
     threading.Thread(target=_run, args=(bundle, job, str(source), str(target / "results"), settings),
@@ -115,14 +118,19 @@ def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: Cor
 def _new_folder(name: str) -> Path:
     """A folder of its own under the root (a second upload within the same second gets a suffix)."""
     root = corpus_root()
-    root.mkdir(parents=True, exist_ok=True)
-    for n in range(1000):
-        target = root / (name if n == 0 else f"{name}-{n}")
-        try:
-            target.mkdir()
-        except FileExistsError:
-            continue
-        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            target = root / (name if n == 0 else f"{name}-{n}")
+            try:
+                target.mkdir()
+            except FileExistsError:
+                continue
+            return target
+    except OSError as exc:
+        raise explain.InputError(
+            f"Cannot write under {root}: {exc}. Set GLIMPSE_CORPUS_ROOT to a folder this server may write to."
+        ) from exc
     raise explain.InputError("Too many runs started this second; try again in a moment.")
 
 
