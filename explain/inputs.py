@@ -19,7 +19,7 @@ import numpy as np
 from transformers import BatchEncoding
 
 from explain.errors import InputError
-from explain.models.loading import ModelBundle
+from explain.models.loading import TOKENIZER_LOCK, ModelBundle
 
 #: Longer pastes are refused before tokenising, so a 100,000-character paste costs nothing.
 MAX_CHARS = 10_000
@@ -128,7 +128,8 @@ def _typed_specials(bundle: ModelBundle, text: str, text_b: str | None) -> list[
     found = [s for s in bundle.tokenizer.all_special_tokens if len(s) > 1 and s in joined]
     if not found:
         return []
-    pieces = {s: " ".join(bundle.tokenizer.tokenize(s, split_special_tokens=True)) for s in found}
+    with TOKENIZER_LOCK:
+        pieces = {s: " ".join(bundle.tokenizer.tokenize(s, split_special_tokens=True)) for s in found}
     shown = "; ".join(f"'{s}' → {p}" for s, p in pieces.items())
     return [
         f"You typed special-token text ({shown}). It is read as ordinary characters, so it cannot fake "
@@ -195,10 +196,11 @@ def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encod
     """The truncated encoding, and the tokenizer's full (untruncated) output for the notices."""
     tok = bundle.tokenizer
     kwargs = {"split_special_tokens": True, "add_special_tokens": True, "return_offsets_mapping": True}
-    full = tok(text, text_b, **kwargs)
+    with TOKENIZER_LOCK:
+        full = tok(text, text_b, **kwargs)
+        enc = tok(text, text_b, truncation=True, max_length=bundle.info.max_length, return_special_tokens_mask=True,
+                  **kwargs)  # fmt: skip
     n_original = len(full["input_ids"])
-    enc = tok(text, text_b, truncation=True, max_length=bundle.info.max_length, return_special_tokens_mask=True,
-              **kwargs)  # fmt: skip
     ids = np.asarray(enc["input_ids"], dtype=np.int64)
     special = np.asarray(enc["special_tokens_mask"], dtype=bool)
     segment = _segments(enc.sequence_ids(), special)

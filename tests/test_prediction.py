@@ -47,3 +47,32 @@ def test_batched_predictions_wait_for_the_gate(classifier_bundle: ModelBundle) -
     assert not done.wait(0.5), "predictions ran beside a pass that holds the gate"
     release.set()
     assert done.wait(10)
+
+
+def test_threads_sharing_a_tokenizer_get_their_own_padding_and_truncation(classifier_bundle: ModelBundle) -> None:
+    """A fast tokenizer sets padding and truncation on its shared Rust object at every call: without the lock,
+    a thread's batch came back padded to another call's length (seen in the suite: 'expected sequence of
+    length 10 at dim 1 (got 17)') or a long text untruncated."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    limit = classifier_bundle.info.max_length
+    long_text = " ".join(["word"] * (limit + 40))  # truncated by prepare_input, never by the plain call
+    batches = [["a fine film", "a dull and lifeless film that drags on " * k] for k in range(1, 6)]
+    want_proba = [predict_proba(classifier_bundle, b) for b in batches]
+    want_long = prepare_input(classifier_bundle, long_text).n_tokens
+
+    def job(i: int) -> bool:
+        if i % 2:
+            return int(prepare_input(classifier_bundle, long_text).n_tokens) == want_long
+        k = i // 2 % len(batches)
+        return bool(np.allclose(predict_proba(classifier_bundle, batches[k]), want_proba[k], atol=1e-6))
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as Python can, so an unlocked race shows at once
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert all(pool.map(job, range(1000)))
+    finally:
+        sys.setswitchinterval(interval)

@@ -16,7 +16,7 @@ import torch
 from explain.errors import InputError
 from explain.inputs import MAX_CHARS, Encoding, clean_text
 from explain.methods.attribution import AttributionError
-from explain.models.loading import ModelBundle
+from explain.models.loading import TOKENIZER_LOCK, ModelBundle
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,11 @@ def predict_proba(
     out = []
     for start in range(0, len(texts), batch_size):
         batch = [clean_text(t[:MAX_CHARS])[0] for t in texts[start : start + batch_size]]
-        enc = bundle.tokenizer(
-            batch, padding=True, truncation=True, max_length=bundle.info.max_length, return_tensors="pt",
-            split_special_tokens=True,
-        )  # fmt: skip
+        with TOKENIZER_LOCK:
+            enc = bundle.tokenizer(
+                batch, padding=True, truncation=True, max_length=bundle.info.max_length, return_tensors="pt",
+                split_special_tokens=True,
+            )  # fmt: skip
         if not bundle.info.uses_token_types:
             enc.pop("token_type_ids", None)
         with bundle.gate.hold(), torch.no_grad():  # every pass on the twin holds the gate: hooks may be on it

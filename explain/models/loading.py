@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,10 @@ SUPPORTED_FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deb
 #: The fine-tuned sentiment adapter merged into the embedded model, when present.
 EMBEDDED_ADAPTER = Path(__file__).parent / "assets" / "sst2-minilm"
 _POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2}  # RoBERTa reserves padding_idx + 1 positions
+#: A fast tokenizer keeps its truncation and padding settings in its Rust object and sets them on every call,
+#: so two threads encoding at once swap each other's settings (a batch padded to another call's length, or a
+#: text left untruncated). Every call that encodes holds this lock; encoding a sentence takes about a millisecond.
+TOKENIZER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
