@@ -4,7 +4,6 @@ import streamlit as st
 
 import explain
 import ui
-import ui.controls
 import ui.export
 from explain.views import exports as views
 from explain.views import figures
@@ -12,16 +11,8 @@ from explain.views.highlight import highlight_html
 from ui import widgets
 
 st.title("Attribution")
-cur = ui.current()
-if cur is None:
-    st.stop()
-ui.notices(cur.result.encoding)
-ui.prediction_panel(cur)
+cur, settings = ui.explained_input()
 info = cur.bundle.info
-if not info.has_classifier:
-    st.stop()
-probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
-settings = ui.controls.ig_settings(info, int(probs.argmax()))
 words = widgets.kept(st.toggle, "attribution.words", False, label="Words",
                      help="Sum the scores of a word's pieces (words = runs of characters between spaces).")  # fmt: skip
 ui.rollout_tokens(cur, words)

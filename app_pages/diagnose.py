@@ -2,25 +2,15 @@
 
 import streamlit as st
 
-import explain
 import ui
-import ui.controls
 import ui.diagnose
 import ui.export
 from explain.methods.diagnosis import Diagnosis
 from explain.views.diagnose_exports import diagnose_exports
 
 st.title("Diagnose")
-cur = ui.current()
-if cur is None:
-    st.stop()
-ui.notices(cur.result.encoding)
-ui.prediction_panel(cur)
+cur, settings = ui.explained_input()
 info = cur.bundle.info
-if not info.has_classifier:
-    st.stop()
-probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
-settings = ui.controls.ig_settings(info, int(probs.argmax()))  # the same controls (and class) as Attribution
 result = ui.attribution(cur, settings)
 if result is None:
     st.stop()

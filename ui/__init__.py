@@ -11,6 +11,7 @@
 from ui.panels import (
     attribution_summary,
     bertviz_section,
+    explained_input,
     footer,
     lazy_bertviz,
     model_info_download,
@@ -42,6 +43,7 @@ __all__ = [
     "attribution_summary",
     "bertviz_section",
     "current",
+    "explained_input",
     "footer",
     "head_grid",
     "lazy_bertviz",

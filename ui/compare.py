@@ -148,25 +148,8 @@ def _paired_heads(
 ) -> None:
     """A head of A beside B's: the same layer and head, or ``match``'s choice (another model's best match)."""
     st.markdown("**A head side by side** (click a cell of the map above, or pick one)")
-    c1, c2 = st.columns(2)
-    with c1:
-        layer = widgets.kept(
-            st.selectbox,
-            _LAYER,
-            0,
-            label="Layer",
-            options=range(result_a.weights.shape[0]),
-            valid=lambda v: v in range(result_a.weights.shape[0]),
-        )
-    with c2:
-        head = widgets.kept(
-            st.selectbox,
-            _HEAD,
-            0,
-            label="Head",
-            options=range(result_a.weights.shape[1]),
-            valid=lambda v: v in range(result_a.weights.shape[1]),
-        )
+    layers, heads = result_a.weights.shape[:2]
+    layer, head = widgets.layer_and_head((_LAYER, _HEAD), layers, heads)
     left, right = st.columns(2)
     in_b = match(layer, head) if match is not None else (layer, head)
     for col, result, name, (layer_here, head_here) in ((left, result_a, a, (layer, head)), (right, result_b, b, in_b)):

@@ -251,25 +251,7 @@ def head_detail(cur: Current) -> None:
     """The picked head: its heatmap and bertviz's head view of its layer with that head on."""
     info = cur.bundle.info
     st.markdown("**The picked head**")
-    c1, c2 = st.columns(2)
-    with c1:
-        layer = widgets.kept(
-            st.selectbox,
-            _LAYER,
-            0,
-            valid=lambda v: v in range(info.num_layers),
-            label="Layer",
-            options=range(info.num_layers),
-        )
-    with c2:
-        head = widgets.kept(
-            st.selectbox,
-            _HEAD,
-            0,
-            valid=lambda v: v in range(info.num_heads),
-            label="Head",
-            options=range(info.num_heads),
-        )
+    layer, head = widgets.layer_and_head((_LAYER, _HEAD), info.num_layers, info.num_heads)
     enc = cur.result.encoding
     left, right = st.columns(2)
     left.plotly_chart(

@@ -10,8 +10,8 @@ import explain
 from explain.methods.attribution import BASELINE_HELP
 from explain.views.bertviz import ViewKind, layers_within_budget, payload_bytes
 from explain.views.highlight import highlight_html
-from ui import widgets
-from ui.state import Current, bertviz, md, rollout, server_seconds
+from ui import controls, widgets
+from ui.state import Current, bertviz, current, md, rollout, server_seconds
 
 
 def notices(encoding: explain.Encoding) -> None:
@@ -99,6 +99,21 @@ def footer() -> None:
         help="From the start of the script run "
         "to the end of the page, model passes included; cached results make reruns fast.",
     )
+
+
+def explained_input() -> tuple[Current, explain.IGSettings]:
+    """The top of every page that explains a class (Attribution, Diagnose): the current input, its notices
+    and prediction, and the IG controls with the predicted class by default; stops the page when there is
+    no input or no classification head."""
+    cur = current()
+    if cur is None:
+        st.stop()
+    notices(cur.result.encoding)
+    prediction_panel(cur)
+    if not cur.bundle.info.has_classifier:
+        st.stop()
+    probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
+    return cur, controls.ig_settings(cur.bundle.info, int(probs.argmax()))
 
 
 def prediction_panel(cur: Current) -> None:

@@ -103,3 +103,16 @@ def pick_cell(event: Any, layer_key: str, head_key: str) -> None:
         st.session_state[memo] = picked
         put(layer_key, picked[0])
         put(head_key, picked[1])
+
+
+def layer_and_head(keys: tuple[str, str], layers: int, heads: int) -> tuple[int, int]:
+    """A layer picker and a head picker side by side, kept across pages (a value that no longer fits the
+    model falls back to 0); a click on a head map sets the same keys."""
+    c1, c2 = st.columns(2)
+    with c1:
+        layer = kept(st.selectbox, keys[0], 0, valid=lambda v: v in range(layers), label="Layer",
+                     options=range(layers))  # fmt: skip
+    with c2:
+        head = kept(st.selectbox, keys[1], 0, valid=lambda v: v in range(heads), label="Head",
+                    options=range(heads))  # fmt: skip
+    return int(layer), int(head)
