@@ -31,6 +31,7 @@ from explain.methods.attention import (
 )
 from explain.methods.attribution import IG_KNOBS, IGSettings, attribute, word_scores
 from explain.methods.prediction import evaluate, read_labelled
+from explain.models.device import DEVICE_CHOICES, DEVICE_ENV
 from explain.models.loading import ModelBundle, load_bundle
 from explain.models.sources import default_source, policy_from_env, resolve_source
 
@@ -38,7 +39,7 @@ from explain.models.sources import default_source, policy_from_env, resolve_sour
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        bundle = _bundle(args.model)
+        bundle = _bundle(args.model, args.device)
         out = args.run(bundle, args)
     except GlimpseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explain", description="Glimpse's core, printing JSON.")
     parser.add_argument("--model", default="", help="folder path or hub id (default: the embedded model)")
     parser.add_argument("--pretty", action="store_true", help="indent the JSON")
+    parser.add_argument("--device", default=None, choices=DEVICE_CHOICES,
+                        help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="what the model is: family, layers, heads, maximum length, labels")
     info.set_defaults(run=_info)
@@ -102,11 +105,11 @@ def _text_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-b", default=None, help="optional segment B of a sentence pair")
 
 
-def _bundle(ref: str) -> ModelBundle:
+def _bundle(ref: str, device: str | None) -> ModelBundle:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     policy = policy_from_env()
     source = resolve_source(ref, policy) if ref else default_source(policy)
-    return load_bundle(source)
+    return load_bundle(source, device)
 
 
 def _info(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def run(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
                 "With --model, both models read one text: drop --text-b/--edit/--pair-b (give a pair's second "
                 "segment with --pair-a), or drop --model to compare two sentences on one model."
             )
-        second = load_second_model(args.model_b)
+        second = load_second_model(args.model_b, device=bundle.device.type)
         return models_json(
             compare_models(bundle, second, args.text, args.pair_a, settings, attribution=not args.no_attribution)
         )

@@ -50,10 +50,11 @@ class ModelComparisonResult:
     notes: tuple[str, ...]
 
 
-def load_second_model(ref: str, policy: SourcePolicy | None = None) -> ModelBundle:
+def load_second_model(ref: str, policy: SourcePolicy | None = None, device: str | None = None) -> ModelBundle:
     """The comparison's second model from a folder, the embedded model ("", "embedded") or a hub id, under
-    ``policy`` (default: the server's, from the environment). Raises the source's or the loader's error."""
-    return load_bundle(resolve_source(ref, policy_from_env() if policy is None else policy))
+    ``policy`` (default: the server's, from the environment), on ``device`` (default: as the first model's
+    loader decides). Raises the source's or the loader's error."""
+    return load_bundle(resolve_source(ref, policy_from_env() if policy is None else policy), device)
 
 
 def compare_models(

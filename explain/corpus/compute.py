@@ -107,13 +107,14 @@ def batched_attention(encodings: Sequence[Encoding], bundle: ModelBundle) -> lis
     masked forward pass on the shared eager model; padding is cut off again (its weights are exactly 0)."""
     width = max(e.n_tokens for e in encodings)
     pad = bundle.tokenizer.pad_token_id or 0
-    ids = torch.full((len(encodings), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(encodings), width), dtype=torch.long)
+    device = bundle.device
+    ids = torch.full((len(encodings), width), pad, dtype=torch.long, device=device)
+    mask = torch.zeros((len(encodings), width), dtype=torch.long, device=device)
     types = None if encodings[0].token_type_ids is None else torch.zeros_like(ids)
     for i, e in enumerate(encodings):
-        ids[i, : e.n_tokens], mask[i, : e.n_tokens] = torch.from_numpy(e.input_ids.copy()), 1
+        ids[i, : e.n_tokens], mask[i, : e.n_tokens] = torch.tensor(e.input_ids, device=device), 1
         if types is not None and e.token_type_ids is not None:
-            types[i, : e.n_tokens] = torch.from_numpy(e.token_type_ids.copy())
+            types[i, : e.n_tokens] = torch.tensor(e.token_type_ids, device=device)
     extra = {} if types is None else {"token_type_ids": types}
     try:
         with torch.no_grad():
@@ -122,9 +123,10 @@ def batched_attention(encodings: Sequence[Encoding], bundle: ModelBundle) -> lis
         raise ComputationError(
             f"The batch's forward pass failed ({type(exc).__name__}: {str(exc)[:160]}). Lower --batch-size."
         ) from exc
-    attentions = torch.stack(out.attentions, dim=1)  # (batch, layers, heads, width, width)
+    attentions = torch.stack(out.attentions, dim=1).float().cpu()  # (batch, layers, heads, width, width), one copy
+    logits = out.logits.cpu().double()
     return [
-        (out.logits[i].double().numpy(), attentions[i, :, :, : e.n_tokens, : e.n_tokens].float().numpy())
+        (logits[i].numpy(), attentions[i, :, :, : e.n_tokens, : e.n_tokens].numpy())
         for i, e in enumerate(encodings)
     ]
 

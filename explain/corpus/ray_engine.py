@@ -40,9 +40,10 @@ class CorpusWorker:
     """One actor of the pool: loads the model once, then computes batch after batch."""
 
     def __init__(self, source: ModelSource, weights_sha256: str, plan: Plan, out: str, settings: CorpusSettings,
-                 aopc_columns: Sequence[str]) -> None:  # fmt: skip
+                 aopc_columns: Sequence[str], device: str = "cpu") -> None:  # fmt: skip
         torch.set_num_threads(1)  # one core per worker: parallelism comes from the pool, not from torch
-        self.bundle = load_bundle(source)
+        # The driver's device kind ("cpu", "cuda", "mps"): a node that lacks it fails with the fix, not silently slower.
+        self.bundle = load_bundle(source, device)
         if self.bundle.weights_sha256 != weights_sha256:
             raise ModelLoadError(
                 f"The model '{source.label}' on {socket.gethostname()} is not the driver's (weights hash "
@@ -152,7 +153,8 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
     items = [{"index": s.index, "offset": s.offset, "number": s.number, "count": s.count, "part": s.part}
              for s in todo]  # fmt: skip
     arguments = {"source": bundle.source, "weights_sha256": bundle.weights_sha256, "plan": replace(plan, spans=()),
-                 "out": out, "settings": settings, "aopc_columns": tuple(aopc_columns)}  # fmt: skip
+                 "out": out, "settings": settings, "aopc_columns": tuple(aopc_columns),
+                 "device": bundle.device.type}  # fmt: skip
     return ray.data.from_items(items, override_num_blocks=max(len(items), 1)).map_batches(
         CorpusWorker,
         batch_size=1,

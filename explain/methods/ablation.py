@@ -108,7 +108,7 @@ def head_importance(
         start = time.perf_counter()
         full, ablated = logits_with_masks(bundle, encoding, masks)
         middle = time.perf_counter()
-        gradient = mask_gradient(bundle.hooked_model, inputs_of(encoding), target, (layers, heads))
+        gradient = mask_gradient(bundle.hooked_model, inputs_of(encoding, bundle.device), target, (layers, heads))
         end = time.perf_counter()
     p_full, p_ablated = _softmax(full), _softmax(ablated)
     delta_p = (p_ablated[:, target] - p_full[target]).reshape(layers, heads)

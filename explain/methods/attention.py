@@ -73,9 +73,10 @@ class RolloutSettings:
 
 def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
     """Forward pass with attention outputs on the shared eager model (no hooks, no mutation)."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
+    device = bundle.device
+    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
     if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
     start = time.perf_counter()
     try:
         with torch.no_grad():
@@ -87,8 +88,8 @@ def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
         ) from exc
     seconds = time.perf_counter() - start
     # weights: (layers, heads, seq, seq)
-    weights = torch.stack([a[0] for a in out.attentions]).float().numpy()
-    logits = out.logits[0].float().numpy() if hasattr(out, "logits") else None
+    weights = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
+    logits = out.logits[0].float().cpu().numpy() if hasattr(out, "logits") else None
     weights.setflags(write=False)  # results are cached and shared between sessions
     return AttentionResult(encoding, weights, logits, seconds)
 

@@ -233,15 +233,16 @@ def _paths(
     layer = _TokenEmbedding(bundle.hooked_model.get_input_embeddings())  # type: ignore[arg-type]
     lengths = [e.n_tokens for e in encodings]
     width = max(lengths)
-    ids = torch.zeros((len(encodings), width), dtype=torch.long)  # padding rows embed token 0; masked out
+    device = bundle.device
+    ids = torch.zeros((len(encodings), width), dtype=torch.long, device=device)  # padding embeds token 0; masked
     base, mask = ids.clone(), ids.clone()
     types = None if encodings[0].token_type_ids is None else ids.clone()
     for i, e in enumerate(encodings):
-        ids[i, : e.n_tokens] = torch.tensor(e.input_ids)
-        base[i, : e.n_tokens] = torch.tensor(baseline_ids(bundle, e, settings.baseline))
+        ids[i, : e.n_tokens] = torch.tensor(e.input_ids, device=device)
+        base[i, : e.n_tokens] = torch.tensor(baseline_ids(bundle, e, settings.baseline), device=device)
         mask[i, : e.n_tokens] = 1
         if types is not None and e.token_type_ids is not None:
-            types[i, : e.n_tokens] = torch.tensor(e.token_type_ids)
+            types[i, : e.n_tokens] = torch.tensor(e.token_type_ids, device=device)
     with torch.no_grad():
         x, b = layer(ids) * mask[..., None], layer(base) * mask[..., None]  # (inputs, seq, emb) each
     return integrator.Paths(bundle.hooked_model, x, b, mask, types, targets, lengths, settings.output)
@@ -259,8 +260,8 @@ def _result(
         settings=settings,
         target=target,
         scores=_frozen(c.scores),
-        grad_x_input=_frozen((grad * x).sum(-1).double().numpy()),  # gradient × input embedding
-        saliency=_frozen(grad.norm(dim=-1).double().numpy()),  # |gradient| at the input
+        grad_x_input=_frozen((grad * x).sum(-1).cpu().double().numpy()),  # gradient × input embedding
+        saliency=_frozen(grad.norm(dim=-1).cpu().double().numpy()),  # |gradient| at the input
         f_input=c.f_input,
         f_baseline=c.f_baseline,
         convergence_delta=c.delta,

@@ -165,19 +165,20 @@ def faithfulness(
 def _bundle_predict(bundle: ModelBundle, encoding: Encoding) -> Predict:
     model = bundle.hooked_model
     table = model.get_input_embeddings()
-    types = None if encoding.token_type_ids is None else torch.tensor(encoding.token_type_ids)[None]
+    device = bundle.device
+    types = None if encoding.token_type_ids is None else torch.tensor(encoding.token_type_ids, device=device)[None]
     size = max(1, TOKENS_PER_CHUNK // encoding.n_tokens)
 
     def predict(ids: np.ndarray) -> np.ndarray:
         out = []
         with torch.inference_mode():
             for start in range(0, len(ids), size):
-                chunk = torch.as_tensor(ids[start : start + size])  # (rows, seq)
+                chunk = torch.as_tensor(ids[start : start + size], device=device)  # (rows, seq)
                 # Embeddings in, as IG feeds them: positions stay sequential (RoBERTa derives positions
                 # from [PAD] ids), and id −1 is the zero baseline's zero vector.
                 embeds = table(chunk.clamp(min=0)) * (chunk >= 0).unsqueeze(-1)  # (rows, seq, emb)
                 extra = {} if types is None else {"token_type_ids": types.expand(len(chunk), -1)}
-                out.append(model(inputs_embeds=embeds, **extra).logits.softmax(-1).double().numpy())
+                out.append(model(inputs_embeds=embeds, **extra).logits.softmax(-1).cpu().double().numpy())
         return np.concatenate(out)
 
     return predict

@@ -46,7 +46,7 @@ class Paths:
         out = []
         with torch.no_grad():
             for chunk in _chunks(list(rows), self.x.shape[1]):
-                out.append(self._f(chunk).double().numpy())
+                out.append(self._f(chunk).cpu().double().numpy())
         return np.concatenate(out) if out else np.zeros(0)
 
     def evaluate(self, rows: Sequence[tuple[int, int, float]]) -> None:
@@ -57,7 +57,7 @@ class Paths:
             (grads,) = torch.autograd.grad(self._f([(i, a) for i, _k, a in chunk], embeds).sum(), embeds)
             for (i, key, alpha), g in zip(chunk, grads, strict=True):
                 n = self.lengths[i]
-                self.grads[i][key] = (g[:n] * (self.x[i, :n] - self.b[i, :n])).sum(-1).double().numpy()  # (n,)
+                self.grads[i][key] = (g[:n] * (self.x[i, :n] - self.b[i, :n])).sum(-1).cpu().double().numpy()  # (n,)
                 if alpha >= 1.0:  # the input itself (every level ends at α = 1): the companions' gradient
                     self.grad_at_input[i] = g[:n].detach()
 
@@ -67,19 +67,20 @@ class Paths:
         return out
 
     def _embeds(self, rows: Sequence[tuple[int, float]]) -> torch.Tensor:
-        index = torch.tensor([i for i, _ in rows])
-        alpha = torch.tensor([a for _, a in rows], dtype=self.x.dtype).view(-1, 1, 1)
+        index = torch.tensor([i for i, _ in rows], device=self.x.device)
+        alpha = torch.tensor([a for _, a in rows], dtype=self.x.dtype, device=self.x.device).view(-1, 1, 1)
         return self.b[index] + alpha * (self.x[index] - self.b[index])  # (rows, seq, emb)
 
     def _f(self, rows: Sequence[tuple[int, float]], embeds: torch.Tensor | None = None) -> torch.Tensor:
-        index = torch.tensor([i for i, _ in rows])
+        index = torch.tensor([i for i, _ in rows], device=self.x.device)
         embeds = self._embeds(rows) if embeds is None else embeds
         extra = {} if self.types is None else {"token_type_ids": self.types[index]}
         if len(set(self.lengths)) > 1:  # padded: the mask keeps padding out of every attention
             extra["attention_mask"] = self.mask[index]
         logits: torch.Tensor = self.model(inputs_embeds=embeds, **extra).logits  # (rows, labels)
         chosen = logits.softmax(-1) if self.output == "probability" else logits
-        return chosen[torch.arange(len(rows)), torch.tensor([self.targets[i] for i in index.tolist()])]
+        picked = torch.tensor([self.targets[i] for i, _ in rows], device=chosen.device)
+        return chosen[torch.arange(len(rows), device=chosen.device), picked]
 
 
 def _chunks(rows: list[tuple], n_tokens: int) -> list[list[tuple]]:  # type: ignore[type-arg]

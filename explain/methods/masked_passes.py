@@ -19,17 +19,18 @@ from torch import nn
 
 from explain.inputs import Encoding
 from explain.models.anatomy import HeadScale, scaled_heads
+from explain.models.device import device_of
 from explain.models.loading import ModelBundle
 
 #: Rows per chunk shrink with length so one chunk's activations stay near the same size.
 TOKENS_PER_CHUNK = 4096
 
 
-def inputs_of(encoding: Encoding) -> dict[str, torch.Tensor]:
+def inputs_of(encoding: Encoding, device: torch.device) -> dict[str, torch.Tensor]:
     """One row, unpadded and without a mask: every mask and position tensor has batch 1 and broadcasts."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
+    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
     if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
     return inputs
 
 
@@ -46,7 +47,7 @@ def logits_with_masks(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray
     with torch.no_grad():
         for start in range(0, max(len(todo), 1), per_chunk):
             rows = todo[start : start + per_chunk]
-            chunk = _grown_pass(bundle.hooked_model, inputs_of(encoding), masks[rows], first[rows])
+            chunk = _grown_pass(bundle.hooked_model, inputs_of(encoding, bundle.device), masks[rows], first[rows])
             full = chunk[0] if full is None else full
             out[rows] = chunk[1:]
     assert full is not None  # at least one pass ran
@@ -57,11 +58,12 @@ def logits_with_masks(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray
 def _grown_pass(model: nn.Module, inputs: dict[str, torch.Tensor], masks: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Logits [1 + rows, labels]: the unablated row, then a row per mask, sorted by the layer they join at."""
     layers, heads = masks.shape[1:]
-    scales = torch.from_numpy(np.concatenate([np.ones((1, layers, heads), np.float32), masks]))  # (1 + rows, L, H)
+    rows = np.concatenate([np.ones((1, layers, heads), np.float32), masks])
+    scales = torch.as_tensor(rows, device=device_of(model))  # (1 + rows, L, H)
     present = 1 + np.searchsorted(first, np.arange(layers), side="right")  # rows in the batch at each layer
     joining = np.diff(np.r_[1, present]).tolist()
     with _grown_batch(model, joining), scaled_heads(model, _here(lambda layer: scales[: present[layer], layer])):
-        return np.asarray(model(**inputs).logits.double().numpy())  # (1 + rows, labels)
+        return np.asarray(model(**inputs).logits.cpu().double().numpy())  # (1 + rows, labels)
 
 
 @contextmanager
@@ -111,11 +113,11 @@ def _layer_modules(model: nn.Module) -> list[nn.Module]:
 
 def mask_gradient(model: nn.Module, inputs: dict[str, torch.Tensor], target: int, shape: tuple[int, int]) -> np.ndarray:
     """[layers, heads] |∂ target logit / ∂ m| at m = 1, m scaling each head's output."""
-    mask = torch.ones((1, *shape), requires_grad=True)  # (1, layers, heads)
+    mask = torch.ones((1, *shape), device=device_of(model), requires_grad=True)  # (1, layers, heads)
     with torch.enable_grad(), scaled_heads(model, _here(lambda layer: mask[:, layer])):
         logit = model(**inputs).logits[0, target]
     (grad,) = torch.autograd.grad(logit, mask)
-    return np.asarray(grad[0].abs().double().numpy())
+    return np.asarray(grad[0].abs().cpu().double().numpy())
 
 
 def _here(scale: HeadScale) -> HeadScale:

@@ -19,9 +19,10 @@ from explain.models.loading import ModelBundle
 
 def value_norms(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     """‖f_h(x_j)‖ for every layer, head and token: [layers, heads, seq] (one pass on the twin)."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
+    device = bundle.device
+    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
     if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
     model = bundle.hooked_model
     parts = attention_parts(model)
     with bundle.gate.hold(), torch.no_grad(), captured_values(model) as values:
@@ -32,7 +33,7 @@ def value_norms(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
         w_o = p.output.weight.view(-1, p.heads, p.head_dim).transpose(0, 1)  # (heads, hidden, head_dim)
         transformed = heads @ w_o.transpose(1, 2)  # (heads, seq, hidden): f_h(x_j)
         out.append(transformed.norm(dim=-1))  # (heads, seq)
-    norms: np.ndarray = torch.stack(out).float().numpy()
+    norms: np.ndarray = torch.stack(out).float().cpu().numpy()
     norms.setflags(write=False)
     return norms
 

@@ -42,11 +42,12 @@ def predict_logits(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     Attention page and ``predict`` show it (the sdpa twin can differ in the last bits on a near-tie)."""
     if not bundle.info.has_classifier:
         raise AttributionError(f"'{bundle.info.source}' has no classification head, so it cannot predict.")
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
+    device = bundle.device
+    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
     if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
     with torch.no_grad():
-        logits: np.ndarray = bundle.model(**inputs).logits[0].double().numpy()  # (labels,)
+        logits: np.ndarray = bundle.model(**inputs).logits[0].cpu().double().numpy()  # (labels,)
     return logits
 
 
@@ -64,14 +65,15 @@ def predict_proba(
         batch = [clean_text(t[:MAX_CHARS])[0] for t in texts[start : start + batch_size]]
         with TOKENIZER_LOCK:
             enc = bundle.tokenizer(
-                batch, padding=True, truncation=True, max_length=bundle.info.max_length, return_tensors="pt",
+                batch, padding=True, truncation=True, max_length=bundle.info.max_length, return_tensors="np",
                 split_special_tokens=True,
             )  # fmt: skip
-        if not bundle.info.uses_token_types:
-            enc.pop("token_type_ids", None)
+        # NumPy from the tokenizer, tensors made on the model's device: nothing lands on torch's default device.
+        enc = {k: torch.as_tensor(v, device=bundle.device) for k, v in enc.items()
+               if k != "token_type_ids" or bundle.info.uses_token_types}  # fmt: skip
         with bundle.gate.hold(), torch.no_grad():  # every pass on the twin holds the gate: hooks may be on it
             logits = bundle.hooked_model(**enc).logits  # (batch, labels)
-        out.append(logits.softmax(-1).double().numpy())
+        out.append(logits.softmax(-1).cpu().double().numpy())
         if on_batch is not None:
             on_batch(min(start + batch_size, len(texts)))
     return np.concatenate(out) if out else np.zeros((0, len(bundle.info.labels)))

@@ -118,7 +118,7 @@ def _cascade_explanations(
     rows = [("original", *_explain(replace(bundle, gate=HookGate()), encoding, ig))]
     model = copy.deepcopy(bundle.model)  # the throwaway copy; the shared model is never written
     randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
     std = float(getattr(model.config, "initializer_range", 0.02))
     for label, names in steps:  # module names are the same in the copy
         progress(f"Sanity check: randomising {label}")
@@ -170,7 +170,8 @@ def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> N
                 elif name.endswith("bias"):
                     p.zero_()
                 else:
-                    p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * std)
+                    # Drawn on the CPU from a CPU generator, then copied: the same random weights on any device.
+                    p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device="cpu") * std)
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -34,6 +34,7 @@ from transformers import (
 )
 
 from explain.errors import GlimpseError, ModelLoadError
+from explain.models.device import device_of, resolve_device
 from explain.models.gate import HookGate
 from explain.models.sources import ModelSource, SourceKind, hub_snapshot
 
@@ -66,6 +67,7 @@ class ModelInfo:
     head_is_random: bool  # the classification head was freshly initialised: predictions mean nothing
     num_parameters: int
     uses_token_types: bool  # the model takes token_type_ids (segment A/B embeddings)
+    device: str = "cpu"  # where the weights live and every pass runs ("cpu", "cuda", "cuda:1", "mps")
 
     @property
     def has_classifier(self) -> bool:
@@ -83,6 +85,11 @@ class ModelBundle:
     hooked_model: PreTrainedModel  # same weight tensors as `model`; hooks go here, under `gate`
     gate: HookGate = field(default_factory=HookGate)
 
+    @property
+    def device(self) -> torch.device:
+        """Where every tensor for this model is built (see :mod:`explain.models.device`)."""
+        return device_of(self.model)
+
     @cached_property
     def weights_sha256(self) -> str:
         """A hash of every parameter and buffer, in name order (identifies the exact weights used).
@@ -96,15 +103,17 @@ class ModelBundle:
         return digest.hexdigest()
 
 
-def load_bundle(source: ModelSource) -> ModelBundle:
-    """Load, check and freeze a model. Raises :class:`ModelLoadError` with the fix.
+def load_bundle(source: ModelSource, device: str | None = None) -> ModelBundle:
+    """Load, check and freeze a model on ``device`` (default ``$GLIMPSE_DEVICE``, else auto). Raises
+    :class:`ModelLoadError` with the fix (a device torch cannot see is a SettingsError, raised before loading).
 
     Every failure is a :class:`ModelLoadError`: the known ones (offline hub, id2label gaps, corrupt
     weights, ...) with a specific fix, anything else a malformed folder makes transformers, safetensors
     or torch raise with a general one, so a caller never sees a traceback and keeps its previous model.
     """
+    where = resolve_device(device)
     try:
-        return _load(source)
+        return _load(source, where)
     except GlimpseError:
         raise
     except Exception as exc:  # the one guard around the whole load: see the docstring
@@ -115,7 +124,7 @@ def load_bundle(source: ModelSource) -> ModelBundle:
         ) from exc
 
 
-def _load(source: ModelSource) -> ModelBundle:
+def _load(source: ModelSource, device: torch.device) -> ModelBundle:
     location = _location(source)
     config = _load_config(location, source)
     _check_family(config, source)
@@ -133,6 +142,8 @@ def _load(source: ModelSource) -> ModelBundle:
         missing = []
     model.eval()  # type: ignore[no-untyped-call]
     model.requires_grad_(False)
+    # Moved before the twin is made: .to() swaps buffers for new tensors, which a twin made earlier would not share.
+    torch.nn.Module.to(model, device)
     tokenizer = _load_tokenizer(location, source)
     info = _model_info(source, model, tokenizer, missing)
     _check_attentions(model, tokenizer, info)
@@ -254,6 +265,7 @@ def _model_info(
         head_is_random=head and any(k.startswith(("classifier", "pre_classifier")) for k in missing),
         num_parameters=sum(p.numel() for p in model.parameters()),
         uses_token_types="token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 1,
+        device=str(device_of(model)),
     )
 
 
@@ -265,7 +277,7 @@ def _max_length(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) ->
 
 
 def _check_attentions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, info: ModelInfo) -> None:
-    enc = tokenizer("attention check", return_tensors="pt")
+    enc = tokenizer("attention check", return_tensors="pt").to(device_of(model))
     with torch.no_grad():
         out = model(**enc, output_attentions=True)
     attentions = getattr(out, "attentions", None) or ()
