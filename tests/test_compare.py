@@ -479,7 +479,7 @@ def test_cli_edit_and_pairs(steep_bundle: ModelBundle) -> None:
 
 def test_cli_two_models_keeps_the_global_model_apart(bert_bundle: ModelBundle, model_root: Path) -> None:
     folder = str(tiny_dir(model_root, "distilbert"))
-    args = _parse(["--model", "/first", "compare", "--text", "the movie was great", "--model", folder])
+    args = _parse(["--model", "/first", "compare", "--text", "the movie was great", "--model-b", folder])
     assert args.model == "/first" and args.model_b == folder
     out = args.run(bert_bundle, args)
     assert out["mode"] == "models" and out["b"]["model"] == f"folder:{folder}"
@@ -491,7 +491,7 @@ def test_cli_errors_say_how_to_fix(bert_bundle: ModelBundle) -> None:
     args = _parse(["compare", "--text", "the movie"])
     with pytest.raises(InputError, match="--text-b"):
         args.run(bert_bundle, args)
-    args = _parse(["compare", "--text", "a", "--text-b", "b", "--model", "embedded"])
+    args = _parse(["compare", "--text", "a", "--text-b", "b", "--model-b", "embedded"])
     with pytest.raises(InputError, match="--pair-a"):
         args.run(bert_bundle, args)
 
