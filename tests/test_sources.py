@@ -147,3 +147,26 @@ def test_a_root_given_through_a_symlink_accepts_paths_under_it(tmp_path: Path, m
     link_root.symlink_to(real_root, target_is_directory=True)
     policy = SourcePolicy(ALL, roots=(link_root,))
     assert resolve_source(str(link_root / "model"), policy).ref == str(model)
+
+
+def test_dot_dot_paths_load_where_they_end_and_cannot_leave_the_roots(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_root: Path
+) -> None:
+    """The README's '../' paths: resolved from the working directory, refused only when they end outside a root."""
+    root = tmp_path / "root"
+    model = _model_folder(model_root, root / "model")
+    secret = _model_folder(model_root, tmp_path / "secret")
+    (root / "work").mkdir()
+    monkeypatch.chdir(root / "work")
+    assert resolve_source("../model", SourcePolicy(ALL)) == ModelSource(SourceKind.FOLDER, str(model))
+    policy = SourcePolicy(ALL, roots=(root,))
+    assert resolve_source("../model", policy).ref == str(model)
+    assert resolve_source(f"{root}/work/../model", policy).ref == str(model)
+    outside = []
+    with no_filesystem(monkeypatch) as touched:  # decided on the normalised text, before any file is looked at
+        for ref in ("../../secret", f"{root}/../secret", "./../../secret", f"{root}/model/../../secret"):
+            with pytest.raises(ModelSourceError, match="must lie under") as caught:
+                resolve_source(ref, policy)
+            outside.append(str(caught.value))
+    assert touched == [] and len(set(outside)) == 1
+    assert resolve_source("../../secret", SourcePolicy(ALL)).ref == str(secret)  # no roots: a trusted user

@@ -28,7 +28,7 @@ import re
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path, PurePath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import huggingface_hub
@@ -198,8 +198,8 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
             "Loading models from local folders is turned off on this server "
             "(GLIMPSE_MODEL_SOURCES). Pick the default model or ask the operator to allow 'folder'."
         )
-    if ".." in PurePath(ref).parts:
-        raise ModelSourceError(f"The path '{ref[:80]}' contains '..'. Give the model folder as an absolute path.")
+    # '..' is fine: _absolute normalises it away as text, so the roots check below sees where the path really
+    # ends ('root/../secret' is '/…/secret', outside), and the symlink check after it sees what the disk holds.
     path = _inside_roots(_absolute(ref), policy.roots) if policy.roots else _absolute(ref).resolve()
     if not path.is_dir():
         raise ModelSourceError(f"There is no folder at '{path}'. Check the path (it must be a folder).")
