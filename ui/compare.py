@@ -1,6 +1,6 @@
 """The Compare page's two modes: two sentences on the loaded model, and one text on two models.
 
-Results are cached per (model(s), texts, settings) in the shared cache. The link carries the comparison:
+Results are cached per (model weights, texts, settings) in the shared cache. The link carries the comparison:
 ``?text=…&compare=…`` (and ``&compare_model=…`` for a second model), so a colleague opens the same view.
 """
 
@@ -35,7 +35,7 @@ def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
         enc_b = explain.prepare_input(bundle, b_text, pair_b)
         with st.spinner("Comparing: two forward passes and two certified IG runs…"):
             r: SentenceComparisonResult = cache.cached(
-                ("compare", bundle.source, text_a, pair_a, b_text, pair_b, settings),
+                ("compare", bundle.weights_sha256, text_a, pair_a, b_text, pair_b, settings),
                 lambda: compare_sentences(bundle, enc_a, enc_b, settings),
             )
     except explain.GlimpseError as exc:
@@ -171,7 +171,7 @@ def _importance_difference(cur: Current, r: SentenceComparisonResult) -> None:
     with box:
         imp = [
             cache.cached(
-                ("head importance", cur.bundle.source, enc.text, enc.text_b, r.target),
+                ("head importance", cur.bundle.weights_sha256, enc.text, enc.text_b, r.target),
                 lambda enc=enc: ablation.head_importance(cur.bundle, enc, target=r.target),
             )  # type: ignore[misc]
             for enc in (r.alignment.encoding_a, r.alignment.encoding_b)
@@ -204,7 +204,7 @@ def models(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
             second = cache.models().get(explain.resolve_source(ref, policy()))
         with st.spinner("Comparing the two models…"):
             r: ModelComparisonResult = cache.cached(
-                ("compare-models", cur.bundle.source, second.source, text, pair, settings),
+                ("compare-models", cur.bundle.weights_sha256, second.weights_sha256, text, pair, settings),
                 lambda: compare_models(cur.bundle, second, text, pair, settings),
             )
     except explain.GlimpseError as exc:

@@ -180,6 +180,24 @@ def _snapshot(repo_id: str, *, local_files_only: bool) -> str:
     return str(Path(str(folder)).absolute())
 
 
+#: One file's look on disk: (name, size, modification time in ns, inode).
+FileStamp = tuple[str, int, int, int]
+
+
+def files_fingerprint(source: ModelSource) -> tuple[FileStamp, ...]:
+    """How a model folder's files look on disk: it changes when a model is re-saved into the same folder,
+    so a cache of loaded models can tell (stat only, no file read). () for the embedded model and a hub
+    id, whose files are fixed by the installed package or the snapshot's commit."""
+    if source.kind is not SourceKind.FOLDER:
+        return ()
+    try:
+        entries = sorted(os.scandir(source.ref), key=lambda e: e.name)
+        stats = [(e.name, e.stat()) for e in entries if e.is_file()]
+    except OSError:
+        return ()  # gone: the load that follows says so, with the fix
+    return tuple((name, st.st_size, st.st_mtime_ns, st.st_ino) for name, st in stats)
+
+
 def _hub_offline() -> bool:
     # Read at call time (huggingface_hub reads it once, at import): the CLI sets it after importing.
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
