@@ -9,7 +9,6 @@ st.set_page_config(page_title="Glimpse — attention and attributions for BERT m
 ui.start_timer()
 # Every model this run uses stays loaded until the run ends: another session's load never evicts it mid-analysis.
 with ui.cache.models().pinning():
-    ui.sidebar()
     page = st.navigation(
         [
             st.Page("app_pages/attention.py", title="Attention", icon="🔎", default=True),
@@ -20,4 +19,5 @@ with ui.cache.models().pinning():
             st.Page("app_pages/model.py", title="Model", icon="🧩"),
         ]
     )
+    ui.sidebar(page.url_path)  # a link's text_b means another thing on Compare
     page.run()
