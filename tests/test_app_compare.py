@@ -53,7 +53,8 @@ def test_a_link_with_text_b_compares_the_two_sentences_on_compare() -> None:
     assert _b(at) == "The movie was terrible."
     assert [m.value for m in at.metric][:2] == ["positive", "negative"]  # two sentences, not A with itself
     paired = _compare(None, text="A man sleeps.", text_b="He rests.", pair="1")
-    assert paired.toggle(key="glimpse.pair").value is True and paired.text_area(key="glimpse.text_b").value == "He rests."
+    assert paired.toggle(key="glimpse.pair").value is True
+    assert paired.text_area(key="glimpse.text_b").value == "He rests."
     assert _b(paired) != "He rests." and paired.text_area(key="compare.pair_b").value == "He rests."
 
 
