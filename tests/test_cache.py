@@ -176,3 +176,25 @@ def test_a_load_never_evicts_a_model_another_session_is_computing_with(
         t.join(60)
     assert seen == {"during b": [a, b], "after b": [a], "same": True} and loads == [a.ref, b.ref]
     assert len(registry.loaded()) == 1  # both runs ended: within the limit again
+
+
+def test_the_app_pins_its_model_while_a_page_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py wraps every script run in the registry's pinning: the model is pinned during the computation,
+    and released when the run ends."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import cache
+
+    pinned: list[bool] = []
+    real = explain.run_attention
+
+    def watched(bundle: explain.ModelBundle, *args: object, **kwargs: object) -> explain.AttentionResult:
+        pinned.append(cache.models()._pins[id(bundle)] > 0)
+        return real(bundle, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(explain, "run_attention", watched)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["glimpse.text"] = "a sentence no other test has run: pinned while it runs"
+    at.run()
+    assert not at.exception and pinned and all(pinned)
+    assert not +cache.models()._pins  # every pin released at the end of the run
