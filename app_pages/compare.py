@@ -2,10 +2,8 @@
 
 import streamlit as st
 
-import explain
 import ui
 import ui.compare
-import ui.controls
 import ui.export
 from ui import widgets
 
@@ -13,7 +11,6 @@ st.title("Compare")
 cur = ui.current()
 if cur is None:
     st.stop()
-info = cur.bundle.info
 mode = widgets.kept(
     st.segmented_control,
     "compare.mode",
@@ -24,10 +21,7 @@ mode = widgets.kept(
     help="Two sentences: the sidebar's text (A) against an edited copy (B) on this model. Two models: the "
     "sidebar's text read by this model (A) and by a second one (B).",
 )
-settings = explain.IGSettings()
-if info.has_classifier:
-    probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
-    settings = ui.controls.ig_settings(info, int(probs.argmax()))
+settings = ui.class_settings(cur)
 exports = ui.compare.models(cur, settings) if mode == "Two models" else ui.compare.sentences(cur, settings)
 if exports is not None:
     ui.export.export_panel("compare", exports)

@@ -23,7 +23,8 @@ st.caption(
 limits = ui.cache.limits()
 st.caption(
     f"This server keeps at most {limits['max_models']} models loaded (now: "
-    f"{', '.join(md(m) for m in limits['models']) or 'none'}); loading another evicts the least recently used. "
+    f"{', '.join(md(m) for m in limits['models']) or 'none'}); loading another evicts the least recently used "
+    "one that no analysis is running on. "
     f"Results shared by all sessions use {limits['cache_used_mb']:.0f} of {limits['cache_mb']:.0f} MB "
     "(GLIMPSE_MAX_MODELS and GLIMPSE_CACHE_MB set these)."
 )

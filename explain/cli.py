@@ -51,10 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explain", description="Glimpse's core, printing JSON.")
-    parser.add_argument("--model", default="", help="folder path or hub id (default: the embedded model)")
-    parser.add_argument("--pretty", action="store_true", help="indent the JSON")
-    parser.add_argument("--device", default=None, choices=DEVICE_CHOICES,
-                        help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)")
+    _common_args(parser, model="", pretty=False, device=None)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="what the model is: family, layers, heads, maximum length, labels")
     info.set_defaults(run=_info)
@@ -97,7 +94,18 @@ def _parser() -> argparse.ArgumentParser:
 
     compare_cli.add_parser(sub)
     corpus_cli.add_parser(sub)
+    for verb in sub.choices.values():  # `predict --model DIR` works as well as `--model DIR predict`
+        _common_args(verb, model=argparse.SUPPRESS, pretty=argparse.SUPPRESS, device=argparse.SUPPRESS)
     return parser
+
+
+def _common_args(parser: argparse.ArgumentParser, *, model: Any, pretty: Any, device: Any) -> None:
+    """``--model``, ``--pretty`` and ``--device``, before the verb (with the defaults) and after it (defaults
+    suppressed, so a verb that is not given them keeps what was given before it)."""
+    parser.add_argument("--model", default=model, help="folder path or hub id (default: the embedded model)")
+    parser.add_argument("--pretty", action="store_true", default=pretty, help="indent the JSON")
+    parser.add_argument("--device", default=device, choices=DEVICE_CHOICES,
+                        help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)")
 
 
 def _text_args(parser: argparse.ArgumentParser) -> None:

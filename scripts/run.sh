@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh  # Chromium and fonts for static figure export
-bash scripts/setup.sh requirements.txt
+bash scripts/setup.sh requirements.lock
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"  # the default model ships in a pip package; never wait on a hub
 # Large arrays go back to the system when freed (glibc would keep them in its arenas), so the server's memory
 # follows the result cache's budget (GLIMPSE_CACHE_MB) instead of its high-water mark.

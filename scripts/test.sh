@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
-bash scripts/setup.sh requirements-dev.txt
+bash scripts/setup.sh requirements-dev.lock
 .venv/bin/ruff check .
 .venv/bin/mypy
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest "$@"

@@ -107,3 +107,94 @@ for i in range(30):  # ~500 tokens each, distinct
     assert not at.exception, at.exception
 print(baseline, rss_mb(), cache.results().used / 2**20)
 """
+
+
+def _copy_over(src: Path, folder: Path) -> None:
+    """Another model's files into ``folder``, each written whole and renamed into place, as a re-save does."""
+    for f in src.iterdir():
+        tmp = folder / (f.name + ".new")
+        tmp.write_bytes(f.read_bytes())
+        tmp.replace(folder / f.name)
+
+
+def test_a_model_resaved_into_its_folder_is_loaded_again_and_its_results_are_its_own(
+    tmp_path: Path,
+) -> None:
+    from tests.fixtures import build_tiny
+    from ui.state import InputKey, _attention
+
+    folder = build_tiny("bert", tmp_path / "model", classifier=True)
+    source = explain.ModelSource(explain.SourceKind.FOLDER, str(folder))
+    registry = ModelRegistry(limit=2)
+    first = registry.get(source)
+    old = _attention(InputKey.of(first, "a fine film", None), first)
+    build_tiny("bert", tmp_path / "other", classifier=True, head_scale=4.0)  # other weights, same shapes
+    _copy_over(tmp_path / "other", folder)
+    second = registry.get(source)
+    new = _attention(InputKey.of(second, "a fine film", None), second)
+    alone = explain.load_bundle(source)  # what a fresh process would load from the folder now
+    expected = explain.run_attention(alone, explain.prepare_input(alone, "a fine film"))
+    assert second is not first and second.weights_sha256 == alone.weights_sha256 != first.weights_sha256
+    assert new.logits is not None and expected.logits is not None and old.logits is not None
+    assert np.array_equal(new.logits, expected.logits) and not np.array_equal(new.logits, old.logits)
+    assert registry.loaded() == [source]
+
+
+def test_a_load_never_evicts_a_model_another_session_is_computing_with(
+    monkeypatch: pytest.MonkeyPatch, model_root: Path
+) -> None:
+    """Two sessions, one model slot: B's load waits for no one, but A's model stays until A's run ends."""
+    from tests.conftest import tiny_dir
+
+    loads: list[str] = []
+    real = explain.load_bundle
+    monkeypatch.setattr(explain, "load_bundle", lambda s: loads.append(s.ref) or real(s))
+    registry = ModelRegistry(limit=1)
+    a, b = (explain.ModelSource(explain.SourceKind.FOLDER, str(tiny_dir(model_root, f))) for f in ("bert", "electra"))
+    computing, loaded_b = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def session_a() -> None:
+        with registry.pinning():  # one script run
+            first = registry.get(a)
+            computing.set()
+            loaded_b.wait(30)  # session B loads its model while A's analysis runs
+            seen["after b"] = registry.loaded()
+            seen["same"] = registry.get(a) is first  # A's next step in the same run: no reload
+
+    def session_b() -> None:
+        computing.wait(30)
+        with registry.pinning():
+            registry.get(b)
+            seen["during b"] = registry.loaded()  # over the limit rather than evict A
+        loaded_b.set()
+
+    threads = [threading.Thread(target=session_a), threading.Thread(target=session_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen == {"during b": [a, b], "after b": [a], "same": True} and loads == [a.ref, b.ref]
+    assert len(registry.loaded()) == 1  # both runs ended: within the limit again
+
+
+def test_the_app_pins_its_model_while_a_page_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py wraps every script run in the registry's pinning: the model is pinned during the computation,
+    and released when the run ends."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import cache
+
+    pinned: list[bool] = []
+    real = explain.run_attention
+
+    def watched(bundle: explain.ModelBundle, *args: object, **kwargs: object) -> explain.AttentionResult:
+        pinned.append(cache.models()._pins[id(bundle)] > 0)
+        return real(bundle, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(explain, "run_attention", watched)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["glimpse.text"] = "a sentence no other test has run: pinned while it runs"
+    at.run()
+    assert not at.exception and pinned and all(pinned)
+    assert not +cache.models()._pins  # every pin released at the end of the run

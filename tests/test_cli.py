@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -39,8 +40,8 @@ def test_errors_say_how_to_fix(capsys: pytest.CaptureFixture[str], model_root: P
     folder = str(tiny_dir(model_root, "bert"))
     assert main(["--model", folder, "attention", "--text", "x", "--layer", "7"]) == 2
     assert "layers 0 to 1" in capsys.readouterr().err
-    assert main(["--model", "../../etc/passwd", "info"]) == 2
-    assert ".." in capsys.readouterr().err
+    assert main(["--model", str(Path(folder) / ".." / "nothing-here"), "info"]) == 2  # '..' resolved, then checked
+    assert f"no folder at '{Path(folder).parent / 'nothing-here'}'" in capsys.readouterr().err
     assert main(["--model", folder, "attention", "--text", "   "]) == 2
     assert "at least one word" in capsys.readouterr().err
 
@@ -156,3 +157,29 @@ def test_compare_is_wired(capsys: pytest.CaptureFixture[str], payload_model_dir:
     out = _run(capsys, "--model", str(payload_model_dir), "compare", "--text", "a good film", "--text-b",
                "a bad film", "--json")  # fmt: skip
     assert "divergence" in json.dumps(out)
+
+
+#: Each verb with its required arguments: a new verb must be added here (the test checks the list is complete).
+_VERBS = {
+    "info": [], "predict": ["--text", "x"], "attribute": ["--text", "x"], "evaluate": ["--tsv", "f.tsv"],
+    "export": ["--input", "f.txt", "--out", "o"], "attention": ["--text", "x"], "diagnose": ["--text", "x"],
+    "compare": ["--text", "x"], "corpus": ["--input", "f.txt", "--out", "o"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("verb", sorted(_VERBS))
+def test_every_verb_takes_model_and_pretty_before_or_after_its_name(verb: str) -> None:
+    from explain.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == sorted(_VERBS)
+    before = _parser().parse_args(["--model", "/m", "--pretty", verb, *_VERBS[verb]])
+    after = _parser().parse_args([verb, *_VERBS[verb], "--model", "/m", "--pretty"])
+    neither = _parser().parse_args([verb, *_VERBS[verb]])
+    assert (before.model, before.pretty) == (after.model, after.pretty) == ("/m", True)
+    assert (neither.model, neither.pretty) == ("", False)  # the verb's own options do not reset the defaults
+
+
+def test_predict_with_model_after_the_verb(capsys: pytest.CaptureFixture[str], payload_model_dir: Path) -> None:
+    out = _run(capsys, "predict", "--model", str(payload_model_dir), "--text", "a fine film", "--pretty")
+    assert out["label"] in out["probabilities"] and len(out["probabilities"]) == 2  # type: ignore[operator,arg-type]

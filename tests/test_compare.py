@@ -35,6 +35,7 @@ from explain.compare import (
 from explain.compare import cli as compare_cli
 from explain.errors import InputError, ModelSourceError
 from explain.methods.attention import AttentionResult, run_attention
+from explain.methods.attribution import AttributionResult, IGSettings, attribute
 from explain.models.sources import SourceKind, SourcePolicy
 from tests.conftest import bundle_from, tiny_dir
 from tests.fixtures import build_tiny
@@ -196,15 +197,45 @@ def test_a_query_with_all_its_mass_on_changed_words_is_left_out(bert_bundle: Mod
 # --- two sentences on one model -------------------------------------------------------------------------
 
 
+def _alone(bundle: ModelBundle, encoding: Encoding, target: int | None) -> AttributionResult:
+    """IG of one input by itself, for the class the comparison explained: the independent reference."""
+    return attribute(bundle, encoding, IGSettings(target=target))
+
+
 def test_identical_inputs_give_zero_divergence_and_zero_delta(steep_bundle: ModelBundle) -> None:
+    """B's IG is B's own: bitwise what attributing B alone gives (same input, same arithmetic), so Δ is 0
+    because A and B are the same input, not because B's scores were copied from wherever."""
     a = prepare_input(steep_bundle, "the movie was great and the actors were fine")
-    result = compare_sentences(steep_bundle, a, prepare_input(steep_bundle, a.text))
+    b = prepare_input(steep_bundle, a.text)
+    result = compare_sentences(steep_bundle, a, b)
     assert result.alignment.identical
     assert np.all(result.divergence == 0.0) and result.divergence.shape == (2, 4)
     assert result.delta_probability is not None and np.all(result.delta_probability == 0.0)
+    assert result.attribution_b is not None and result.attribution_b.encoding is b
+    alone = _alone(steep_bundle, b, result.target)
+    assert np.array_equal(result.attribution_b.scores, alone.scores) and result.attribution_b.target == alone.target
     assert result.words is not None and np.all(result.words.delta == 0.0)
     assert np.abs(result.words.scores_a).max() > 1e-3  # the zero is a difference, not missing scores
     assert any("same words" in n for n in result.notes)
+
+
+def test_each_side_of_a_pair_is_its_own_attribution(steep_bundle: ModelBundle) -> None:
+    """Different inputs in one shared batch: each side equals attributing it alone, to float32 rounding.
+
+    Padding changes only the order of float32 sums: a length-K dot product is within K·u of exact relative
+    to the sum of |terms| (u = 2^-24), and the error passes through 2 layers × (attention, feed-forward) ×
+    (forward, backward) = 8 such products. With K = 64 (the widest sum: hidden 32, intermediate 37, sequence
+    < 64), 8·64·u ≈ 3e-5 of the largest score bounds the difference."""
+    a = prepare_input(steep_bundle, "the movie was great")
+    b = prepare_input(steep_bundle, "the plot was thin and the jokes were old")
+    result = compare_sentences(steep_bundle, a, b)
+    assert result.attribution_a is not None and result.attribution_b is not None
+    tolerance = 8 * 64 * 2.0**-24
+    for side, encoding in ((result.attribution_a, a), (result.attribution_b, b)):
+        alone = _alone(steep_bundle, encoding, result.target)
+        assert side.encoding is encoding and side.scores.shape == alone.scores.shape
+        assert side.steps_tried == alone.steps_tried
+        np.testing.assert_allclose(side.scores, alone.scores, rtol=0, atol=tolerance * np.abs(alone.scores).max())
 
 
 @pytest.mark.parametrize(
@@ -479,7 +510,7 @@ def test_cli_edit_and_pairs(steep_bundle: ModelBundle) -> None:
 
 def test_cli_two_models_keeps_the_global_model_apart(bert_bundle: ModelBundle, model_root: Path) -> None:
     folder = str(tiny_dir(model_root, "distilbert"))
-    args = _parse(["--model", "/first", "compare", "--text", "the movie was great", "--model", folder])
+    args = _parse(["--model", "/first", "compare", "--text", "the movie was great", "--model-b", folder])
     assert args.model == "/first" and args.model_b == folder
     out = args.run(bert_bundle, args)
     assert out["mode"] == "models" and out["b"]["model"] == f"folder:{folder}"
@@ -491,7 +522,7 @@ def test_cli_errors_say_how_to_fix(bert_bundle: ModelBundle) -> None:
     args = _parse(["compare", "--text", "the movie"])
     with pytest.raises(InputError, match="--text-b"):
         args.run(bert_bundle, args)
-    args = _parse(["compare", "--text", "a", "--text-b", "b", "--model", "embedded"])
+    args = _parse(["compare", "--text", "a", "--text-b", "b", "--model-b", "embedded"])
     with pytest.raises(InputError, match="--pair-a"):
         args.run(bert_bundle, args)
 

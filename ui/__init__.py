@@ -11,6 +11,7 @@
 from ui.panels import (
     attribution_summary,
     bertviz_section,
+    class_settings,
     explained_input,
     footer,
     lazy_bertviz,
@@ -42,6 +43,7 @@ __all__ = [
     "attribution",
     "attribution_summary",
     "bertviz_section",
+    "class_settings",
     "current",
     "explained_input",
     "footer",

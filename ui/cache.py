@@ -13,16 +13,19 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
 import explain
+from explain.models.sources import FileStamp, files_fingerprint
 
 T = TypeVar("T")
+Fingerprint = tuple[FileStamp, ...]
 #: Default result budget (``GLIMPSE_CACHE_MB``): a handful of 512-token results or hundreds of sentences.
 DEFAULT_CACHE_MB = 512
 #: Models kept loaded at once (``GLIMPSE_MAX_MODELS``); Compare needs two.
@@ -101,36 +104,84 @@ class ByteCache:
 
 
 class ModelRegistry:
-    """Loaded models by source, at most ``limit`` at once; one load per source even when sessions race."""
+    """Loaded models by source, at most ``limit`` at once; one load per source even when sessions race.
+
+    A model that a script run is using is pinned (see :meth:`pinning`): another session's load never
+    evicts it, the registry holds one model over its limit instead, and the extra one leaves when the run
+    that pinned it ends. Evicting it would free nothing (the running analysis holds it) and would load it
+    again on that session's next rerun. A folder re-saved since its load (its files' stamps changed) is
+    loaded again, so a model saved into the same folder is never served stale.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._models: OrderedDict[explain.ModelSource, explain.ModelBundle] = OrderedDict()
+        self._models: OrderedDict[explain.ModelSource, tuple[explain.ModelBundle, Fingerprint]] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[explain.ModelSource, threading.Lock] = {}
+        self._pins: Counter[int] = Counter()  # id(bundle) -> script runs using it
+        self._local = threading.local()  # .held: the bundles this thread's current run pinned
 
     def get(self, source: explain.ModelSource) -> explain.ModelBundle:
         """The loaded model, loading it first if needed (raises ModelLoadError with the fix)."""
+        stamp = files_fingerprint(source)  # before the load: a save during it is noticed next time
         with self._lock:
-            if source in self._models:
-                self._models.move_to_end(source)
-                return self._models[source]
+            hit = self._fresh(source, stamp)
+            if hit is not None:
+                return hit
             loading = self._loading.setdefault(source, threading.Lock())
         with loading:  # a second session asking for the same model waits for the first load
             with self._lock:
-                if source in self._models:
-                    return self._models[source]
+                hit = self._fresh(source, stamp)
+                if hit is not None:
+                    return hit
             bundle = explain.load_bundle(source)
             with self._lock:
-                self._models[source] = bundle
-                while len(self._models) > self.limit:
-                    self._models.popitem(last=False)
+                self._models[source] = (bundle, stamp)
                 self._loading.pop(source, None)
+                self._pin(bundle)
+                self._evict()
             return bundle
+
+    @contextmanager
+    def pinning(self) -> Iterator[None]:
+        """Pin every model this thread gets until the block ends (app.py wraps each script run in it)."""
+        outer = getattr(self._local, "held", None)
+        held: list[explain.ModelBundle] = []
+        self._local.held = held
+        try:
+            yield
+        finally:
+            self._local.held = outer
+            with self._lock:
+                self._pins.subtract(id(b) for b in held)
+                self._pins = +self._pins  # drop the zeros
+                self._evict()
 
     def loaded(self) -> list[explain.ModelSource]:
         with self._lock:
             return list(self._models)
+
+    def _fresh(self, source: explain.ModelSource, stamp: Fingerprint) -> explain.ModelBundle | None:
+        hit = self._models.get(source)
+        if hit is None or hit[1] != stamp:
+            return None
+        self._models.move_to_end(source)
+        return self._pin(hit[0])
+
+    def _pin(self, bundle: explain.ModelBundle) -> explain.ModelBundle:
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            held.append(bundle)
+            self._pins[id(bundle)] += 1
+        return bundle
+
+    def _evict(self) -> None:
+        """Least recently used first, skipping pinned models (called with the lock held)."""
+        while len(self._models) > self.limit:
+            idle = next((s for s, (b, _) in self._models.items() if not self._pins[id(b)]), None)
+            if idle is None:
+                return  # every model is in use: over the limit until a run ends
+            del self._models[idle]
 
 
 _results = ByteCache(_env_int("GLIMPSE_CACHE_MB", DEFAULT_CACHE_MB) * 1024 * 1024)

@@ -1,7 +1,8 @@
 """The Compare page's two modes: two sentences on the loaded model, and one text on two models.
 
-Results are cached per (model(s), texts, settings) in the shared cache. The link carries the comparison:
-``?text=…&compare=…`` (and ``&compare_model=…`` for a second model), so a colleague opens the same view.
+Results are cached per (model weights, texts, settings) in the shared cache. The link carries the comparison:
+``?text=…&compare=…`` (and ``&compare_model=…`` for a second model, loaded when the reader presses the
+button), so a colleague opens the same view.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from explain.views import comparison, diagnostics, figures
 from explain.views.exports import ViewExports
 from explain.views.highlight import highlight_html
 from ui import cache, widgets
+from ui.sidebar import link_pair
 from ui.state import Current, md, policy, sidebar_texts
 
 _LAYER, _HEAD = "compare.layer", "compare.head"
@@ -28,14 +30,18 @@ _LAYER, _HEAD = "compare.layer", "compare.head"
 def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
     text_a, pair_a = sidebar_texts()
     b_text, pair_b = _sentence_b(text_a, pair_a)
-    st.query_params.update({"text": text_a, "compare": b_text})  # the link carries the comparison
+    if not b_text.strip():
+        st.info("No edit rule applies to sentence A: type sentence B to compare with it.")
+        return None
+    link = {"text": text_a, "compare": b_text}  # the link carries the comparison (and A's pair, said to be one)
+    st.query_params.update(link if pair_a is None else {**link, "text_b": pair_a, "pair": "1"})
     bundle = cur.bundle
     try:
         enc_a = explain.prepare_input(bundle, text_a, pair_a)
         enc_b = explain.prepare_input(bundle, b_text, pair_b)
         with st.spinner("Comparing: two forward passes and two certified IG runs…"):
             r: SentenceComparisonResult = cache.cached(
-                ("compare", bundle.source, text_a, pair_a, b_text, pair_b, settings),
+                ("compare", bundle.weights_sha256, text_a, pair_a, b_text, pair_b, settings),
                 lambda: compare_sentences(bundle, enc_a, enc_b, settings),
             )
     except explain.GlimpseError as exc:
@@ -71,7 +77,11 @@ def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
     return comparison.sentence_exports(bundle, r)
 
 
+_B, _PUT, _FOR, _LAST = "compare.text_b", "compare.b_put", "compare.b_for", "compare.b_last"
+
+
 def _sentence_b(text_a: str, pair_a: str | None) -> tuple[str, str | None]:
+    """Sentence B: A's suggested edit, following A until the user edits B (then a notice when A moves on)."""
     c1, c2 = st.columns([3, 1])
     with c2:
         rule = widgets.kept(
@@ -88,28 +98,46 @@ def _sentence_b(text_a: str, pair_a: str | None) -> tuple[str, str | None]:
         except explain.GlimpseError as exc:
             edit = None
             st.caption(md(str(exc)))
+        suggestion = edit.text if edit is not None else ""
+        _follow(text_a, suggestion)
         if edit is not None:
-            st.button(
-                "Use the suggestion",
-                key="compare.use",
-                on_click=widgets.put,
-                args=("compare.text_b", edit.text),
-                help=md(f"{edit.rule.value}: {edit.detail}"),
-            )
+            st.button("Use the suggestion", key="compare.use", on_click=_take, args=(suggestion,),
+                      help=md(f"{edit.rule.value}: {edit.detail}"))  # fmt: skip
     with c1:
-        default = st.query_params.get("compare") or (edit.text if edit is not None else text_a)
-        b = widgets.kept(
-            st.text_area,
-            "compare.text_b",
-            default,
-            label="Sentence B",
-            height=80,
-            help="The sentence to compare with sentence A (the sidebar's text).",
-        )
+        b = widgets.kept(st.text_area, _B, suggestion, label="Sentence B", height=80,
+                         help="The sentence to compare with sentence A (the sidebar's text). It follows A's "
+                         "suggested edit until you edit it.")  # fmt: skip
+        written_for = st.session_state[_FOR]
+        if b != st.session_state[_PUT] and written_for != text_a:
+            st.warning(f"Sentence B was written for an earlier sentence A (“{md(written_for[:80])}”). Edit B, "
+                       "or press **Use the suggestion** to follow A again.")  # fmt: skip
     pair_b = None
     if pair_a is not None:
         pair_b = widgets.kept(st.text_area, "compare.pair_b", pair_a, label="Sentence B's second segment", height=68)
     return b, pair_b
+
+
+def _follow(text_a: str, suggestion: str) -> None:
+    """Before B is drawn: B still as the page last wrote it follows A's current suggestion; a B the user
+    typed (or a link gave) stays, and ``_FOR`` remembers which A it was written for."""
+    state = st.session_state
+    if _PUT not in state:  # the first visit: a link's B is the sender's own sentence, not a suggestion
+        given = st.query_params.get("compare") or (st.query_params.get("text_b") if link_pair("compare") is None
+                                                    else None)  # fmt: skip
+        widgets.put(_B, given or suggestion)
+        state[_PUT], state[_FOR], state[_LAST] = (None if given else suggestion), text_a, given or suggestion
+    b = widgets.value(_B, "")
+    if b == state[_PUT]:
+        widgets.put(_B, suggestion)
+        state[_PUT], state[_FOR] = suggestion, text_a
+    elif b != state[_LAST]:  # edited since the last run: written for this A
+        state[_FOR] = text_a
+    state[_LAST] = widgets.value(_B, "")
+
+
+def _take(suggestion: str) -> None:
+    widgets.put(_B, suggestion)
+    st.session_state[_PUT] = st.session_state[_LAST] = suggestion
 
 
 def _predictions(a: Prediction | None, b: Prediction | None, names: tuple[str, str]) -> None:
@@ -171,7 +199,7 @@ def _importance_difference(cur: Current, r: SentenceComparisonResult) -> None:
     with box:
         imp = [
             cache.cached(
-                ("head importance", cur.bundle.source, enc.text, enc.text_b, r.target),
+                ("head importance", cur.bundle.weights_sha256, enc.text, enc.text_b, r.target),
                 lambda enc=enc: ablation.head_importance(cur.bundle, enc, target=r.target),
             )  # type: ignore[misc]
             for enc in (r.alignment.encoding_a, r.alignment.encoding_b)
@@ -199,12 +227,17 @@ def models(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
         "loaded; the least recently used is evicted.",
     )
     text, pair = sidebar_texts()
+    if st.button("Load and compare", key="compare.load_model_b", type="primary"):
+        st.session_state["compare.model_b_loaded"] = ref
+    if st.session_state.get("compare.model_b_loaded") != ref:  # a link or a typed name never loads by itself
+        st.info(f"Press **Load and compare** to load {md(ref or 'embedded')} as model B and compare.")
+        return None
     try:
         with st.spinner("Loading the second model…"):
             second = cache.models().get(explain.resolve_source(ref, policy()))
         with st.spinner("Comparing the two models…"):
             r: ModelComparisonResult = cache.cached(
-                ("compare-models", cur.bundle.source, second.source, text, pair, settings),
+                ("compare-models", cur.bundle.weights_sha256, second.weights_sha256, text, pair, settings),
                 lambda: compare_models(cur.bundle, second, text, pair, settings),
             )
     except explain.GlimpseError as exc:

@@ -112,8 +112,16 @@ def explained_input() -> tuple[Current, explain.IGSettings]:
     prediction_panel(cur)
     if not cur.bundle.info.has_classifier:
         st.stop()
-    probs = explain.probabilities(cur.result.logits)  # type: ignore[arg-type]
-    return cur, controls.ig_settings(cur.bundle.info, int(probs.argmax()))
+    return cur, class_settings(cur)
+
+
+def class_settings(cur: Current) -> explain.IGSettings:
+    """The IG controls (class, output, baseline, accuracy) with the predicted class by default, shared by
+    every page that explains a class; the defaults, and no controls, for a model without a head."""
+    if not cur.bundle.info.has_classifier or cur.result.logits is None:
+        return explain.IGSettings()
+    probs = explain.probabilities(cur.result.logits)
+    return controls.ig_settings(cur.bundle.info, int(probs.argmax()))
 
 
 def prediction_panel(cur: Current) -> None:

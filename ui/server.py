@@ -78,7 +78,7 @@ def warm_up() -> None:
 
         source = explain.default_source(explain.policy_from_env())
         bundle = cache.models().get(source)
-        key = InputKey(source, EXAMPLES[0], None)
+        key = InputKey.of(bundle, EXAMPLES[0], None)
         encoding = explain.prepare_input(bundle, EXAMPLES[0])
         result = cache.cached(("attention", key), lambda: explain.run_attention(bundle, encoding))
         if bundle.info.has_classifier:

@@ -17,12 +17,12 @@ EXAMPLES = (
 EXAMPLE_PAIR = ("The cat sat on the mat all afternoon.", "Where did the cat spend the afternoon?")
 
 
-def sidebar() -> None:
-    """The model picker, the text input(s) and the examples, shared by every page."""
+def sidebar(page: str = "") -> None:
+    """The model picker, the text input(s) and the examples, shared by every page (``page``: its url path)."""
     with st.sidebar:
         st.header("Glimpse")
         _model_picker()
-        _text_inputs()
+        _text_inputs(page)
         bundle = bundle_or_none()
         if bundle is not None:
             with st.expander("Model info", expanded=False):
@@ -62,9 +62,17 @@ def set_texts(text: str, text_b: str | None) -> None:
         widgets.put(_K + "text_b", text_b)
 
 
-def _text_inputs() -> None:
+def link_pair(page: str) -> str | None:
+    """The second segment a link gives the sidebar. On Compare, ``text_b`` is the sentence compared with
+    ``text`` (what a reader of ``/compare?text=X&text_b=Y`` guesses), and a pair only with ``pair=1`` too."""
+    if page == "compare" and st.query_params.get("pair") != "1":
+        return None
+    return st.query_params.get("text_b")
+
+
+def _text_inputs(page: str) -> None:
     # ?text=...&text_b=... pre-fill the boxes, so a link can share a sentence (or a pair)
-    link_b = st.query_params.get("text_b")
+    link_b = link_pair(page)
     widgets.kept(st.text_area, _K + "text", st.query_params.get("text", EXAMPLES[0]), label="Text (sentence A)",
                  height=110, help="Type any sentence. Press Ctrl+Enter (or click outside) to analyse it.")  # fmt: skip
     pair = widgets.kept(st.toggle, _K + "pair", link_b is not None, label="Sentence pair",

@@ -39,11 +39,16 @@ def md(text: str) -> str:
 
 @dataclass(frozen=True)
 class InputKey:
-    """What an attention result depends on: the model and the text(s)."""
+    """What an attention result depends on: the model's weights and the text(s)."""
 
     source: explain.ModelSource
     text: str
     text_b: str | None
+    weights: str  # the bundle's weights_sha256: a model re-saved into the same folder is another model
+
+    @classmethod
+    def of(cls, bundle: explain.ModelBundle, text: str, text_b: str | None) -> InputKey:
+        return cls(bundle.source, text, text_b, bundle.weights_sha256)
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def current() -> Current | None:
     if bundle is None:
         return None
     text, text_b = sidebar_texts()
-    key = InputKey(bundle.source, text, text_b)
+    key = InputKey.of(bundle, text, text_b)
     try:
         with st.spinner("Running the model…"):
             result = _attention(key, bundle)

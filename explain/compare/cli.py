@@ -1,7 +1,7 @@
 """``python -m explain compare``: two sentences on one model, or one text on two models, as JSON.
 
 ``explain/cli.py`` wires it in with :func:`add_parser` (which sets ``run``); the first model is the
-global ``--model`` (or the default), loaded there, and reaches :func:`run` as ``bundle``.
+``--model`` (before or after the verb; or the default), loaded there, and reaches :func:`run` as ``bundle``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ Two sentences on one model (a minimal pair):
   compare --text "The movie was good." --edit            (B made from A: negation, antonym or gender swap)
 Sentence pairs (NLI): each side is a pair; --pair-a is the second segment of A, --pair-b that of B:
   compare --text "A man sleeps." --pair-a "He rests." --text-b "A man runs." --pair-b "He rests."
-One text on two models (the first is the global --model, or the default):
-  compare --text "The movie was good." --model ./other-model
+One text on two models (the first is --model, or the default; the second is --model-b):
+  compare --text "The movie was good." --model-b ./other-model
 Every Δ is B − A. With --target unset, both sides explain one class: the larger p(A) + p(B) (two models
 with different classes: each its own prediction)."""
 
@@ -50,7 +50,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--edit", nargs="?", const="auto", default=None, choices=["auto", *EditRule],
                         help="make B from A by a rule instead of --text-b (auto: the first that applies, "
                              "in the order negation, antonym, gender)")  # fmt: skip
-    parser.add_argument("--model", dest="model_b", default=None, metavar="M",
+    parser.add_argument("--model-b", dest="model_b", default=None, metavar="M",
                         help="compare this second model (folder path, hub id or 'embedded') on --text")  # fmt: skip
     parser.add_argument("--no-attribution", action="store_true", help="skip IG (attention and predictions only)")
     add_knobs(parser, IG_KNOBS)
@@ -65,8 +65,8 @@ def run(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     if args.model_b is not None:
         if args.text_b is not None or args.edit is not None or args.pair_b is not None:
             raise InputError(
-                "With --model, both models read one text: drop --text-b/--edit/--pair-b (give a pair's second "
-                "segment with --pair-a), or drop --model to compare two sentences on one model."
+                "With --model-b, both models read one text: drop --text-b/--edit/--pair-b (give a pair's second "
+                "segment with --pair-a), or drop --model-b to compare two sentences on one model."
             )
         second = load_second_model(args.model_b, device=bundle.device.type)
         return models_json(
@@ -88,7 +88,7 @@ def _sentence_b(args: argparse.Namespace) -> tuple[str, Edit | None]:
     if args.edit is None:
         raise InputError(
             "Two sentences need a sentence B: give it with --text-b, or --edit to make one from A "
-            "(or --model M to compare two models on one text)."
+            "(or --model-b M to compare two models on one text)."
         )
     edit = suggest_edit(args.text, None if args.edit == "auto" else args.edit)
     return edit.text, edit

@@ -1,7 +1,7 @@
 """Loading BERT-family models: the embedded default, a local folder, or a hub id.
 
 A hub id is read from its snapshot folder in the Hugging Face cache (see
-:func:`~explain.models.sources.hub_snapshot`), so transformers only ever sees absolute folders.
+:func:`~explain.models.hub.hub_snapshot`), so transformers only ever sees absolute folders.
 Every model is loaded with ``attn_implementation="eager"`` (with sdpa, transformers 5 returns *no*
 attentions, silently), put in ``eval()`` and frozen. The loaded model is shared by every session and
 never mutated. Passes that need hooks (Captum) run on a *twin* that shares the same weight tensors
@@ -36,13 +36,12 @@ from transformers import (
 from explain.errors import GlimpseError, ModelLoadError
 from explain.models.device import device_of, resolve_device
 from explain.models.gate import HookGate
-from explain.models.sources import ModelSource, SourceKind, hub_snapshot
+from explain.models.hub import SUPPORTED_FAMILIES, hub_snapshot
+from explain.models.sources import ModelSource, SourceKind
 
 transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-#: model_type values Glimpse knows how to read attentions and embeddings from.
-SUPPORTED_FAMILIES = ("bert", "distilbert", "roberta", "electra", "albert", "deberta-v2", "xlm-roberta")
 #: The fine-tuned sentiment adapter merged into the embedded model, when present.
 EMBEDDED_ADAPTER = Path(__file__).parent / "assets" / "sst2-minilm"
 _POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2}  # RoBERTa reserves padding_idx + 1 positions

@@ -25,15 +25,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path, PurePath
-from urllib.parse import urlsplit
+from pathlib import Path
 
-import huggingface_hub
-
-from explain.errors import ModelLoadError, ModelSourceError
+from explain.errors import ModelSourceError
 
 
 class SourceKind(StrEnum):
@@ -43,25 +39,8 @@ class SourceKind(StrEnum):
 
 
 EMBEDDED_NAME = "embedded:all-MiniLM-L6-v2"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
-_HUB_HOST = ("huggingface.co", 443)
 _PATH_START = ("/", "./", "../", "~")
-#: What is fetched for a hub id: config, safetensors weights, fast or slow tokenizer files (no pickles, no code).
-HUB_FILES = (
-    "config.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "model-*.safetensors",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "spm.model",
-    "sentencepiece.bpe.model",
-)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
 
 
 @dataclass(frozen=True)
@@ -127,62 +106,22 @@ def resolve_source(ref: str, policy: SourcePolicy) -> ModelSource:
     return _allowed(ModelSource(SourceKind.HUB, ref), policy)
 
 
-def hub_reachable(timeout_s: float = 2.0) -> bool:
-    """Whether the model hub answers at all; lets an offline hub id fail in seconds, not ~30 s of retries.
+#: One file's look on disk: (name, size, modification time in ns, inode).
+FileStamp = tuple[str, int, int, int]
 
-    Behind a proxy the direct probe says nothing, so it is skipped and the hub client decides."""
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or _HUB_HOST[0]
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+
+def files_fingerprint(source: ModelSource) -> tuple[FileStamp, ...]:
+    """How a model folder's files look on disk: it changes when a model is re-saved into the same folder,
+    so a cache of loaded models can tell (stat only, no file read). () for the embedded model and a hub
+    id, whose files are fixed by the installed package or the snapshot's commit."""
+    if source.kind is not SourceKind.FOLDER:
+        return ()
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
+        entries = sorted(os.scandir(source.ref), key=lambda e: e.name)
+        stats = [(e.name, e.stat()) for e in entries if e.is_file()]
     except OSError:
-        return False
-
-
-def hub_snapshot(repo_id: str) -> str:
-    """The absolute folder of ``repo_id``'s files in the Hugging Face cache, downloaded first when allowed.
-
-    The loader hands transformers this folder, never the bare id: given ``org/name``, transformers would
-    load a same-named folder from the working directory, around the folder policy. Raises
-    :class:`ModelLoadError` with the fix (offline and not cached, hub unreachable, no such model)."""
-    try:
-        return _snapshot(repo_id, local_files_only=True)
-    except (OSError, ValueError):
-        pass  # not cached (or not a valid id): the hub decides below
-    if _hub_offline():
-        raise ModelLoadError(
-            f"'{repo_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
-            "Download it on a machine with network and give its folder instead (an absolute path, or one "
-            "starting with './': a bare name is always a hub id)."
-        )
-    if not hub_reachable():
-        raise ModelLoadError(
-            f"The model hub cannot be reached, so '{repo_id}' cannot be downloaded. Give a local "
-            "folder (model.save_pretrained(folder)), or set HF_HUB_OFFLINE=1 to use the local cache."
-        )
-    try:
-        return _snapshot(repo_id, local_files_only=False)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"The hub has no usable model '{repo_id}' ({type(exc).__name__}: {str(exc)[:200]}). Check the id "
-            "(and access, for a gated model); a local folder is given as an absolute path or one starting with './'."
-        ) from exc
-
-
-def _snapshot(repo_id: str, *, local_files_only: bool) -> str:
-    folder = huggingface_hub.snapshot_download(
-        repo_id, allow_patterns=list(HUB_FILES), local_files_only=local_files_only
-    )
-    return str(Path(str(folder)).absolute())
-
-
-def _hub_offline() -> bool:
-    # Read at call time (huggingface_hub reads it once, at import): the CLI sets it after importing.
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+        return ()  # gone: the load that follows says so, with the fix
+    return tuple((name, st.st_size, st.st_mtime_ns, st.st_ino) for name, st in stats)
 
 
 def _absolute(ref: str) -> Path:
@@ -198,8 +137,8 @@ def _folder_source(ref: str, policy: SourcePolicy) -> ModelSource:
             "Loading models from local folders is turned off on this server "
             "(GLIMPSE_MODEL_SOURCES). Pick the default model or ask the operator to allow 'folder'."
         )
-    if ".." in PurePath(ref).parts:
-        raise ModelSourceError(f"The path '{ref[:80]}' contains '..'. Give the model folder as an absolute path.")
+    # '..' is fine: _absolute normalises it away as text, so the roots check below sees where the path really
+    # ends ('root/../secret' is '/…/secret', outside), and the symlink check after it sees what the disk holds.
     path = _inside_roots(_absolute(ref), policy.roots) if policy.roots else _absolute(ref).resolve()
     if not path.is_dir():
         raise ModelSourceError(f"There is no folder at '{path}'. Check the path (it must be a folder).")
