@@ -28,10 +28,11 @@ from enum import StrEnum
 import numpy as np
 import torch
 
-from explain.errors import ComputationError, GlimpseError, SettingsError
+from explain.errors import AttributionError, ComputationError, SettingsError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods import integrator, quadrature
+from explain.methods.prediction import predict_logits
 from explain.models.loading import ModelBundle
 
 
@@ -52,10 +53,6 @@ BASELINE_HELP = {
 }
 Output = integrator.Output
 _ZERO_ID = -1  # marks positions whose baseline word embedding is the zero vector
-
-
-class AttributionError(GlimpseError):
-    """Attribution is not possible as asked (no classification head, unknown class, ...)."""
 
 
 IG_KNOBS = (
@@ -286,8 +283,6 @@ def _target(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, logit
             )
         return settings.target
     if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
-        from explain.methods.prediction import predict_logits
-
         logits = predict_logits(bundle, encoding)
     return int(np.argmax(logits))
 

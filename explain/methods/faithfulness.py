@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.errors import ComputationError, InputError
+from explain.errors import AttributionError, ComputationError, InputError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods.attention import AttentionResult, rollout
-from explain.methods.attribution import AttributionError, AttributionResult, Baseline, baseline_ids
+from explain.methods.attribution import AttributionResult, Baseline, baseline_ids
 from explain.methods.integrator import TOKENS_PER_CHUNK
 from explain.models.loading import ModelBundle
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explain.errors import InputError
+from explain.errors import AttributionError, InputError
 from explain.inputs import MAX_CHARS, Encoding, clean_text
-from explain.methods.attribution import AttributionError
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
 
 
