@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.arrays import frozen
 from explain.errors import AttributionError, ComputationError, InputError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
@@ -215,7 +216,7 @@ def faithfulness_curves(
     random = _summary(RANDOM, np.zeros(0, np.int64), mean[0], mean[1], p_input, at, ks / n)  # AOPC is linear
     best, beats, verdict = _verdict(methods, seeds)
     return FaithfulnessResult(
-        target, settings.baseline, _frozen(ks), _frozen(ks / n), _frozen(aopc), p_input, p_baseline,
+        target, settings.baseline, frozen(ks), frozen(ks / n), frozen(aopc), p_input, p_baseline,
         methods, random, seeds, best, beats, verdict, CRITERION, CAVEAT, table.rows, time.perf_counter() - start,
     )  # fmt: skip
 
@@ -309,7 +310,7 @@ def _summary(
 ) -> MethodFaithfulness:  # fmt: skip
     """Areas and AOPC from the curves (``aopc_at``: where the AOPC ks sit among the curve's)."""
     return MethodFaithfulness(
-        name, _frozen(order), _frozen(deletion), _frozen(insertion), float(np.trapezoid(deletion, fractions)),
+        name, frozen(order), frozen(deletion), frozen(insertion), float(np.trapezoid(deletion, fractions)),
         float(np.trapezoid(insertion, fractions)), p_input - float(deletion[aopc_at].mean()),
         p_input - float(insertion[aopc_at].mean()),
     )  # fmt: skip
@@ -327,9 +328,3 @@ def _verdict(methods: tuple[MethodFaithfulness, ...], seeds: tuple[MethodFaithfu
         + ("clearly above chance." if beats else "not clearly above chance: no method here is better than guessing.")
     )
     return best.name, beats, verdict
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    out = np.array(values)  # a copy: results are shared between sessions and read-only
-    out.setflags(write=False)
-    return out

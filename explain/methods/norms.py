@@ -19,9 +19,7 @@ from explain.models.loading import ModelBundle
 
 def value_norms(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     """‖f_h(x_j)‖ for every layer, head and token: [layers, heads, seq] (one pass on the twin)."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+    inputs = encoding.model_inputs()
     model = bundle.hooked_model
     parts = attention_parts(model)
     with bundle.gate.hold(), torch.no_grad(), captured_values(model) as values:

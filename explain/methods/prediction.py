@@ -41,9 +41,7 @@ def predict_logits(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     Attention page and ``predict`` show it (the sdpa twin can differ in the last bits on a near-tie)."""
     if not bundle.info.has_classifier:
         raise AttributionError(f"'{bundle.info.source}' has no classification head, so it cannot predict.")
-    inputs = {"input_ids": torch.tensor(encoding.input_ids)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids)[None]
+    inputs = encoding.model_inputs()
     with torch.no_grad():
         logits: np.ndarray = bundle.model(**inputs).logits[0].double().numpy()  # (labels,)
     return logits
