@@ -96,7 +96,8 @@ def import_graph() -> dict[str, set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 targets |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0 and node.module, f"{name}: a relative import, which this graph does not read"
                 subs = {f"{node.module}.{alias.name}" for alias in node.names} & modules
                 targets |= subs or {node.module}
         graph[name] = {t for t in targets if t in modules and t != name}
