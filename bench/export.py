@@ -22,8 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import explain
-from explain.export import batch, rendering
+from explain import batch_export as batch
 from explain.export import files as export
+from explain.export import rendering
 from explain.methods.prediction import read_labelled
 from explain.views import exports as views
 

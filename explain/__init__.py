@@ -1,6 +1,13 @@
 """Glimpse's core: load BERT-family models, extract attention, build figures. Never imports streamlit."""
 
-from explain.errors import ComputationError, GlimpseError, InputError, ModelLoadError, ModelSourceError
+from explain.errors import (
+    AttributionError,
+    ComputationError,
+    GlimpseError,
+    InputError,
+    ModelLoadError,
+    ModelSourceError,
+)
 from explain.inputs import MAX_CHARS, Encoding, prepare_input
 from explain.methods.attention import (
     AttentionResult,
@@ -16,7 +23,6 @@ from explain.methods.attention import (
     run_attention,
 )
 from explain.methods.attribution import (
-    AttributionError,
     AttributionResult,
     Baseline,
     IGSettings,

@@ -289,7 +289,7 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
 def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out '{args.out}' is a file. Give a folder (it is created if missing).")
-    from explain.export.batch import export_batch, read_inputs
+    from explain.batch_export import export_batch, read_inputs
     from explain.views.exports import DATA_FORMATS, FIGURE_FORMATS
 
     formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]

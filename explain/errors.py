@@ -23,6 +23,10 @@ class ModelLoadError(GlimpseError):
     """The model was found but cannot be used (not BERT-family, no attentions, offline hub, ...)."""
 
 
+class AttributionError(GlimpseError):
+    """Attribution is not possible as asked (no classification head, unknown class, ...)."""
+
+
 class ComputationError(GlimpseError):
     """A computation failed (out of memory, ...); the previous result is kept."""
 

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from transformers import BatchEncoding
 
 from explain.errors import InputError
@@ -63,6 +64,15 @@ class Encoding:
     def sentence_b_start(self) -> int | None:
         starts = np.flatnonzero(self.segment == 1)
         return int(starts[0]) if self.text_b is not None and starts.size else None
+
+    def model_inputs(self, device: torch.device) -> dict[str, torch.Tensor]:
+        """The keyword arguments of one forward pass on ``device`` (the model's): a single unpadded row, so no
+        attention mask is needed (every mask and position tensor has batch 1 and broadcasts); segment ids only
+        where the model takes them."""
+        inputs = {"input_ids": torch.tensor(self.input_ids, device=device)[None]}  # (1, seq)
+        if self.token_type_ids is not None:
+            inputs["token_type_ids"] = torch.tensor(self.token_type_ids, device=device)[None]  # (1, seq)
+        return inputs
 
 
 def clean_text(text: str) -> tuple[str, int]:

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,19 +87,47 @@ def serve(env: dict[str, str] | None = None, timeout_s: float = 120, entry: str 
             proc.kill()
 
 
+def finished_run(payload: bytes | str) -> bool:
+    """Whether a websocket frame from the server says a script run has finished (not cut short by a rerun).
+
+    The server's own message, not the page's look: the status widget and ``data-test-script-state`` read
+    "not running" in the gap between an action and the run it causes, which is how a test read a text box
+    before its page had run (issue 15)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if isinstance(payload, str):
+        return False
+    msg = ForwardMsg.FromString(payload)
+    return msg.WhichOneof("type") == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+
+
 @dataclass
 class Session:
-    """One browser page with the network cut, counting what the server sends."""
+    """One browser page with the network cut, counting what the server sends and the script runs it finishes."""
 
     page: Any
     blocked: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     ws_bytes: list[int] = field(default_factory=lambda: [0])
+    runs: list[int] = field(default_factory=lambda: [0])  # script runs finished, counted from the server's frames
+    sockets: list[Any] = field(default_factory=list)
 
-    def wait_idle(self, timeout_ms: int = 120_000) -> None:
+    def wait_idle(self, after: int | None = None, timeout_ms: int = 120_000) -> None:
+        """Wait until the app is connected and no script is running; with ``after`` (``runs[0]`` read before an
+        action that reruns the script), first until a run has finished since."""
         self.page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
-        self.page.wait_for_timeout(300)
+        if after is not None and self.runs[0] <= after:
+            # events reach Python only inside a Playwright call, so none can slip between the check and the wait
+            self.sockets[-1].wait_for_event(
+                "framereceived", predicate=lambda _: self.runs[0] > after, timeout=timeout_ms
+            )
         self.page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+
+    def act(self, action: Callable[[], object], timeout_ms: int = 120_000) -> None:
+        """Do something that reruns the script (a widget changed, a page link), then wait for that run to end."""
+        before = self.runs[0]
+        action()
+        self.wait_idle(after=before, timeout_ms=timeout_ms)
 
     def server_seconds(self) -> float:
         text = self.page.get_by_text(re.compile(r"Server time for this page")).last.inner_text()
@@ -136,29 +164,48 @@ def open_session(b: Any, url: str, width: int = 1400, height: int = 1000) -> Ses
     def count(ws: Any) -> None:
         def add(payload: Any) -> None:
             session.ws_bytes[0] += len(payload)
+            session.runs[0] += finished_run(payload)
 
+        session.sockets.append(ws)
         ws.on("framereceived", add)
 
     page.on("websocket", count)
-    page.goto(url)
-    session.wait_idle()
+    with page.expect_websocket(lambda ws: ws.url.endswith("/_stcore/stream")):
+        page.goto(url)
+    session.wait_idle(after=0)  # the first run
     return session
+
+
+#: True once the page's size and its figures' boxes hold still across two animation frames.
+_SETTLED = """() => new Promise(done => {
+    const box = e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; };
+    const look = () => JSON.stringify([box(document.documentElement), document.documentElement.scrollHeight,
+        [...document.querySelectorAll('svg')].map(box)]);
+    const first = look();
+    requestAnimationFrame(() => requestAnimationFrame(() => done(look() === first)));
+})"""
+
+
+def wait_settled(page_or_frame: Any, timeout_ms: int = 30_000) -> None:
+    """Wait until drawing has stopped moving things (a condition, polled each frame; never a fixed time)."""
+    page_or_frame.wait_for_function(_SETTLED, timeout=timeout_ms)
 
 
 def type_into(session: Session, label: str, text: str, attempts: int = 3) -> None:
     """Type like a user (Playwright's fill() bypasses Streamlit's text area state) and submit."""
     area = session.page.get_by_role("textbox", name=label)
     for _ in range(attempts):
+        before = area.input_value()
         area.click()
         session.page.keyboard.press("Control+A")
         session.page.keyboard.type(text)
         if area.input_value() == text:  # focus can be lost while the page is still laying out
+            runs = session.runs[0]
             session.page.keyboard.press("Control+Enter")
-            session.page.wait_for_timeout(500)
-            session.wait_idle()
+            session.wait_idle(after=None if before == text else runs)  # an unchanged text reruns nothing
             if area.input_value() == text:
                 return
-        session.page.wait_for_timeout(1000)
+        session.wait_idle()
     raise AssertionError(f"could not type into {label!r}")
 
 
@@ -166,7 +213,8 @@ def screenshot(b: Any, url: str, path: Path, text: str = SCREENSHOT_TEXT) -> Non
     """The README's picture: the Attention page for ``text``, once bertviz has drawn, at 1400 x 1000."""
     session = open_session(b, url + "/?text=" + urllib.parse.quote(text))
     session.page.frame_locator("iframe").first.locator("#vis svg").first.wait_for(timeout=60_000)
-    session.page.wait_for_timeout(1000)  # let Plotly finish its transitions
+    session.page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    wait_settled(session.page)  # let Plotly finish its transitions
     session.page.screenshot(path=str(path))
     session.page.context.close()
 

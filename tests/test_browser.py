@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser_harness import CHROMIUM, Session, browser, open_session, screenshot, serve, type_into
+from tests.browser_harness import (
+    CHROMIUM,
+    Session,
+    browser,
+    open_session,
+    screenshot,
+    serve,
+    type_into,
+    wait_settled,
+)
 from tests.fixtures import XSS, build_tiny
 
 pytestmark = pytest.mark.browser
@@ -45,26 +54,22 @@ def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_mode
     with serve({"GLIMPSE_DEFAULT_MODEL": str(payload_model_dir)}) as url:
         s = open_session(chromium, url + "/?text=" + urllib.parse.quote("a fine start"))
         type_into(s, "Text (sentence A)", XSS + " and then </script><script>alert(1)</script> again")
-        s.page.get_by_text("Merge word pieces into words").click()
-        s.wait_idle()
+        s.act(s.page.get_by_text("Merge word pieces into words").click)
         frame = _bertviz(s)
         frame.locator("#vis svg text", has_text="alert(1)").first.wait_for(timeout=30_000)
         svg_text = " ".join(frame.locator("#vis svg text").all_text_contents())
         # word mode carries the payload into the view as one label: it must show literally
         assert "</script><script>alert(1)</script>" in svg_text
         assert XSS in frame.locator(".glimpse-header").inner_text()  # the label names, escaped
-        s.page.get_by_text("Model info").click()
-        s.page.wait_for_timeout(500)
-        s.page.get_by_role("link", name="Attribution").click()
-        s.wait_idle()
+        s.page.get_by_text("Model info").click()  # opens in the browser: no rerun to wait for
+        s.act(s.page.get_by_role("link", name="Attribution").click)
         tokens = s.page.locator(".glimpse-token")
         tokens.first.wait_for(state="visible", timeout=60_000)
         assert "alert ( 1 )" in " ".join(tokens.all_inner_texts())  # the typed payload's pieces, as text
         colours = {tokens.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(tokens.count())}
         assert len(colours) > 1  # tokens are actually coloured, not all neutral
         assert s.page.get_by_text(f"P({XSS})").count() >= 1  # the label payload, shown literally
-        s.page.get_by_text("Words", exact=True).click()
-        s.wait_idle()
+        s.act(s.page.get_by_text("Words", exact=True).click)
         s.page.locator(".glimpse-token", has_text="</script><script>alert(1)</script>").first.wait_for(timeout=30_000)
         assert s.dialogs == []
         assert s.page.evaluate("window.__xss") is None
@@ -72,23 +77,23 @@ def test_xss_payload_in_text_and_labels_runs_nothing(chromium: Any, payload_mode
 
 
 def test_attention_page_renders_offline_within_budget(chromium: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     text = " ".join(["word"] * 126)  # 128 tokens with [CLS] and [SEP]
     with serve() as url:
         # the first session also loads the model; it then switches pages, which must keep the sidebar's text
         # (a widget's identity includes its page: seen lost on a fresh server's first session)
         warm = open_session(chromium, url + "/?text=" + urllib.parse.quote("A warm first session"))
-        warm.page.get_by_role("link", name="Attribution").click()
-        warm.wait_idle()
+        warm.act(warm.page.get_by_role("link", name="Attribution").click)
         warm.page.locator(".glimpse-token").first.wait_for(state="visible", timeout=60_000)
         assert warm.page.get_by_text("Enter at least one word").count() == 0
-        warm.page.get_by_role("link", name="Attention").click()
-        warm.wait_idle()
-        assert warm.page.get_by_role("textbox", name="Text (sentence A)").input_value() == "A warm first session"
+        warm.act(warm.page.get_by_role("link", name="Attention").click)
+        box = warm.page.get_by_role("textbox", name="Text (sentence A)")
+        expect(box).to_have_value("A warm first session", timeout=60_000)
         warm.page.context.close()
         s = open_session(chromium, url + "/?text=" + urllib.parse.quote(text))
         assert s.page.locator("iframe").count() == 0  # over 64 positions bertviz waits for a click
-        s.page.get_by_text("Head and model views (128 positions").click()
-        s.wait_idle()
+        s.act(s.page.get_by_text("Head and model views (128 positions").click)  # the expander reruns the page
         frame = _bertviz(s)
         frame.locator("#vis svg").first.wait_for(timeout=30_000)
         assert frame.locator("#vis svg text").count() >= 2 * 128
@@ -181,12 +186,10 @@ def test_bare_urls_in_labels_stay_text(chromium: Any, label_app: str) -> None:
     metric_labels.first.wait_for(timeout=30_000)
     assert _shown(metric_labels.all_inner_texts())[1:] == [f"P({label})" for label in LABELS]
     assert _links_to_evil(s) == []
-    s.page.get_by_role("link", name="Attribution").click()
-    s.wait_idle()
+    s.act(s.page.get_by_role("link", name="Attribution").click)
     captions = s.page.get_by_test_id("stCaptionContainer")
     captions.filter(has_text="Integrated gradients of the").first.wait_for(timeout=60_000)
-    s.page.get_by_text("Export figures and data").click()
-    s.wait_idle()
+    s.page.get_by_text("Export figures and data").click()  # opens in the browser; the captions are waited for
     captions.filter(has_text="Figures carry a caption line").first.wait_for(timeout=30_000)
     shown = " ".join(_shown(captions.all_inner_texts()))
     assert any(f"logit of '{label}'" in shown for label in LABELS)  # the IG caption names the class
@@ -198,11 +201,11 @@ def test_bare_urls_in_labels_stay_text(chromium: Any, label_app: str) -> None:
 def test_bertviz_fits_its_frame_under_a_long_header(chromium: Any, label_app: str) -> None:
     s = open_session(chromium, label_app + "/?text=" + urllib.parse.quote("a fine start"))
     for kind in ("Head view", "Model view"):
-        s.page.get_by_text(kind, exact=True).click()
-        s.wait_idle()
+        if not s.page.get_by_role("radio", name=kind).is_checked():  # the shown view reruns nothing
+            s.act(s.page.get_by_text(kind, exact=True).click)
         frame = s.page.locator("iframe").first.element_handle().content_frame()
         frame.locator("#vis svg").first.wait_for(timeout=30_000)
-        frame.wait_for_timeout(500)
+        wait_settled(frame)  # bertviz grows as it draws
         # the visible height, less any horizontal scrollbar (the model view is wider than its column)
         content, height = frame.evaluate("(e => [e.scrollHeight, e.clientHeight])(document.documentElement)")
         assert content <= height, f"{kind}: the view is {content}px tall in a {height}px frame"

@@ -27,6 +27,8 @@ def _drawn(s: object, title: str) -> None:
 
 
 def test_a_minimal_pair_draws_its_delta_and_divergence() -> None:
+    from playwright.sync_api import expect
+
     query = urllib.parse.urlencode({"text": "The movie was good.", "compare": "The movie was not good."})
     with serve() as url, browser() as b:
         s = open_session(b, url + "/compare?" + query)
@@ -35,6 +37,8 @@ def test_a_minimal_pair_draws_its_delta_and_divergence() -> None:
         assert s.page.get_by_text("Prediction B").count() >= 1
         assert "not" in s.page.locator(".js-plotly-plot", has_text="difference per word").first.inner_text()
         type_into(s, "Sentence B", "The movie was terrible.")  # a new pair from the box
-        _drawn(s, "their difference per word")
-        assert "terrible" in s.page.locator(".js-plotly-plot", has_text="difference per word").first.inner_text()
+        # the old pair's chart is still up while the new one computes: wait for the new words, not any chart
+        expect(s.page.locator(".js-plotly-plot", has_text="difference per word").first).to_contain_text(
+            "terrible", timeout=90_000
+        )
         assert s.blocked == [] and s.dialogs == []

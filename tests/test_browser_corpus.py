@@ -34,7 +34,8 @@ def test_a_clicked_row_opens_on_attribution(tmp_path: Path) -> None:
         s = open_session(b, url + "/corpus")
         s.page.get_by_text("a row to open it").wait_for(timeout=90_000)
         grid = s.page.locator('[data-testid="stDataFrame"]:visible').first
-        s.page.wait_for_timeout(1000)  # the grid's canvas draws after its frame appears
+        # the grid's canvas draws after its frame appears; its accessible copy of the cells comes with the drawing
+        grid.locator("td", has_text="a dull film").first.wait_for(state="attached", timeout=60_000)
         box = grid.bounding_box()
         assert box is not None
         s.page.mouse.click(box["x"] + 15, box["y"] + HEADER_PX + ROW_PX + ROW_PX / 2)  # row 2's selection box

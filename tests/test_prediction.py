@@ -6,6 +6,7 @@ import numpy as np
 
 from explain import ModelBundle, prepare_input, probabilities, run_attention
 from explain.methods.prediction import predict_logits, predict_proba
+from tests.tolerances import reorder_atol
 
 TEXTS = ["a fine movie", "the worst film of the year by far, and long", "ok", "hello world and more words", "yes"]
 
@@ -24,7 +25,8 @@ def test_predictions_equal_what_the_pages_show(classifier_bundle: ModelBundle) -
         shown = run_attention(classifier_bundle, enc).logits
         assert shown is not None
         np.testing.assert_allclose(predict_logits(classifier_bundle, enc), shown, atol=1e-5)
-        np.testing.assert_allclose(predict_proba(classifier_bundle, [text])[0], probabilities(shown), atol=1e-5)
+        atol = reorder_atol(classifier_bundle, float(np.abs(shown).max()), seq=enc.n_tokens)  # the twin vs eager
+        np.testing.assert_allclose(predict_proba(classifier_bundle, [text])[0], probabilities(shown), rtol=0, atol=atol)
 
 
 def test_batched_predictions_wait_for_the_gate(classifier_bundle: ModelBundle) -> None:

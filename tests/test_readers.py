@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from explain import batch_export as batch
 from explain.errors import InputError
-from explain.export import batch
 from explain.export import files as export
 from explain.methods.prediction import read_labelled
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explain.arrays import frozen as _frozen  # one copy for every result module
 from explain.compare.alignment import Alignment
 from explain.methods.attention import AttentionResult, attention_view, renormalise
 
@@ -140,9 +141,3 @@ def _pearson_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.where(norms > 1e-12, (a @ b.T) / norms, np.nan)
     out: np.ndarray = np.clip(r, -1.0, 1.0)
     return out
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    values = np.ascontiguousarray(values)
-    values.setflags(write=False)  # results are cached and shared between sessions
-    return values

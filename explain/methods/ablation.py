@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.arrays import frozen as _frozen  # one copy for every result module
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
 from explain.methods.agreement import _pearson, _ranks
-from explain.methods.masked_passes import inputs_of, logits_with_masks, mask_gradient
+from explain.methods.masked_passes import logits_with_masks, mask_gradient
 from explain.models.loading import ModelBundle
 
 #: Points per sweep curve are about this many: one every max(1, layers·heads // 24) heads.
@@ -108,7 +109,7 @@ def head_importance(
         start = time.perf_counter()
         full, ablated = logits_with_masks(bundle, encoding, masks)
         middle = time.perf_counter()
-        gradient = mask_gradient(bundle.hooked_model, inputs_of(encoding, bundle.device), target, (layers, heads))
+        gradient = mask_gradient(bundle.hooked_model, encoding.model_inputs(bundle.device), target, (layers, heads))
         end = time.perf_counter()
     p_full, p_ablated = _softmax(full), _softmax(ablated)
     delta_p = (p_ablated[:, target] - p_full[target]).reshape(layers, heads)
@@ -263,9 +264,3 @@ def _held(bundle: ModelBundle, on_wait: OnWait | None) -> Iterator[None]:
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     return np.asarray(torch.from_numpy(logits).softmax(-1).numpy())  # float64 in, float64 out
-
-
-def _frozen(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    out: np.ndarray = np.array(values, dtype=dtype)  # a copy, read-only: results are cached and shared between sessions
-    out.setflags(write=False)
-    return out

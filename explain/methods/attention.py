@@ -73,10 +73,7 @@ class RolloutSettings:
 
 def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
     """Forward pass with attention outputs on the shared eager model (no hooks, no mutation)."""
-    device = bundle.device
-    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
+    inputs = encoding.model_inputs(bundle.device)
     start = time.perf_counter()
     try:
         with torch.no_grad():

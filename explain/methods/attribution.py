@@ -28,10 +28,12 @@ from enum import StrEnum
 import numpy as np
 import torch
 
-from explain.errors import ComputationError, GlimpseError, SettingsError
+from explain.arrays import frozen
+from explain.errors import AttributionError, ComputationError, SettingsError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods import integrator, quadrature
+from explain.methods.prediction import predict_logits
 from explain.models.loading import ModelBundle
 
 
@@ -52,10 +54,6 @@ BASELINE_HELP = {
 }
 Output = integrator.Output
 _ZERO_ID = -1  # marks positions whose baseline word embedding is the zero vector
-
-
-class AttributionError(GlimpseError):
-    """Attribution is not possible as asked (no classification head, unknown class, ...)."""
 
 
 IG_KNOBS = (
@@ -259,19 +257,19 @@ def _result(
         encoding=encoding,
         settings=settings,
         target=target,
-        scores=_frozen(c.scores),
-        grad_x_input=_frozen((grad * x).sum(-1).cpu().double().numpy()),  # gradient × input embedding
-        saliency=_frozen(grad.norm(dim=-1).cpu().double().numpy()),  # |gradient| at the input
+        scores=frozen(c.scores, np.float64),
+        grad_x_input=frozen((grad * x).sum(-1).cpu().double().numpy(), np.float64),  # gradient × input embedding
+        saliency=frozen(grad.norm(dim=-1).cpu().double().numpy(), np.float64),  # |gradient| at the input
         f_input=c.f_input,
         f_baseline=c.f_baseline,
         convergence_delta=c.delta,
         relative_delta=c.relative_delta,
-        token_changes=_frozen(c.changes),
+        token_changes=frozen(c.changes, np.float64),
         token_error=c.token_error,
         n_steps=c.n_steps,
         steps_tried=c.steps_tried,
-        path_alphas=_frozen(c.path_alphas),
-        path_outputs=_frozen(c.path_outputs),
+        path_alphas=frozen(c.path_alphas, np.float64),
+        path_outputs=frozen(c.path_outputs, np.float64),
         converged=c.converged,
         seconds=seconds,
     )
@@ -287,16 +285,8 @@ def _target(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, logit
             )
         return settings.target
     if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
-        from explain.methods.prediction import predict_logits
-
         logits = predict_logits(bundle, encoding)
     return int(np.argmax(logits))
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    out = np.ascontiguousarray(values, dtype=np.float64)
-    out.setflags(write=False)  # results are cached and shared between sessions
-    return out
 
 
 def word_scores(scores: np.ndarray, encoding: Encoding) -> tuple[tuple[str, ...], np.ndarray]:

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.errors import ComputationError, InputError
+from explain.arrays import frozen
+from explain.errors import AttributionError, ComputationError, InputError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods.attention import AttentionResult, rollout
-from explain.methods.attribution import AttributionError, AttributionResult, Baseline, baseline_ids
+from explain.methods.attribution import AttributionResult, Baseline, baseline_ids
 from explain.methods.integrator import TOKENS_PER_CHUNK
 from explain.models.loading import ModelBundle
 
@@ -216,7 +217,7 @@ def faithfulness_curves(
     random = _summary(RANDOM, np.zeros(0, np.int64), mean[0], mean[1], p_input, at, ks / n)  # AOPC is linear
     best, beats, verdict = _verdict(methods, seeds)
     return FaithfulnessResult(
-        target, settings.baseline, _frozen(ks), _frozen(ks / n), _frozen(aopc), p_input, p_baseline,
+        target, settings.baseline, frozen(ks), frozen(ks / n), frozen(aopc), p_input, p_baseline,
         methods, random, seeds, best, beats, verdict, CRITERION, CAVEAT, table.rows, time.perf_counter() - start,
     )  # fmt: skip
 
@@ -310,7 +311,7 @@ def _summary(
 ) -> MethodFaithfulness:  # fmt: skip
     """Areas and AOPC from the curves (``aopc_at``: where the AOPC ks sit among the curve's)."""
     return MethodFaithfulness(
-        name, _frozen(order), _frozen(deletion), _frozen(insertion), float(np.trapezoid(deletion, fractions)),
+        name, frozen(order), frozen(deletion), frozen(insertion), float(np.trapezoid(deletion, fractions)),
         float(np.trapezoid(insertion, fractions)), p_input - float(deletion[aopc_at].mean()),
         p_input - float(insertion[aopc_at].mean()),
     )  # fmt: skip
@@ -328,9 +329,3 @@ def _verdict(methods: tuple[MethodFaithfulness, ...], seeds: tuple[MethodFaithfu
         + ("clearly above chance." if beats else "not clearly above chance: no method here is better than guessing.")
     )
     return best.name, beats, verdict
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    out = np.array(values)  # a copy: results are shared between sessions and read-only
-    out.setflags(write=False)
-    return out

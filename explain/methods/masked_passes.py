@@ -18,20 +18,12 @@ import torch
 from torch import nn
 
 from explain.inputs import Encoding
-from explain.models.anatomy import HeadScale, scaled_heads
+from explain.models.anatomy import HeadScale, hooks_removed, scaled_heads
 from explain.models.device import device_of
 from explain.models.loading import ModelBundle
 
 #: Rows per chunk shrink with length so one chunk's activations stay near the same size.
 TOKENS_PER_CHUNK = 4096
-
-
-def inputs_of(encoding: Encoding, device: torch.device) -> dict[str, torch.Tensor]:
-    """One row, unpadded and without a mask: every mask and position tensor has batch 1 and broadcasts."""
-    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
-    return inputs
 
 
 def logits_with_masks(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +39,7 @@ def logits_with_masks(bundle: ModelBundle, encoding: Encoding, masks: np.ndarray
     with torch.no_grad():
         for start in range(0, max(len(todo), 1), per_chunk):
             rows = todo[start : start + per_chunk]
-            chunk = _grown_pass(bundle.hooked_model, inputs_of(encoding, bundle.device), masks[rows], first[rows])
+            chunk = _grown_pass(bundle.hooked_model, encoding.model_inputs(bundle.device), masks[rows], first[rows])
             full = chunk[0] if full is None else full
             out[rows] = chunk[1:]
     assert full is not None  # at least one pass ran
@@ -92,11 +84,8 @@ def _grown_batch(model: nn.Module, joining: list[int]) -> Iterator[None]:
 
     handles = [model.register_forward_pre_hook(reset)]
     handles += [m.register_forward_pre_hook(hook, with_kwargs=True) for m in {id(m): m for m in modules}.values()]
-    try:
+    with hooks_removed(handles):
         yield
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def _layer_modules(model: nn.Module) -> list[nn.Module]:

@@ -19,10 +19,7 @@ from explain.models.loading import ModelBundle
 
 def value_norms(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     """‖f_h(x_j)‖ for every layer, head and token: [layers, heads, seq] (one pass on the twin)."""
-    device = bundle.device
-    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
+    inputs = encoding.model_inputs(bundle.device)
     model = bundle.hooked_model
     parts = attention_parts(model)
     with bundle.gate.hold(), torch.no_grad(), captured_values(model) as values:

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explain.errors import InputError
+from explain.errors import AttributionError, InputError
 from explain.inputs import MAX_CHARS, Encoding, clean_text
-from explain.methods.attribution import AttributionError
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
 
 
@@ -42,10 +41,7 @@ def predict_logits(bundle: ModelBundle, encoding: Encoding) -> np.ndarray:
     Attention page and ``predict`` show it (the sdpa twin can differ in the last bits on a near-tie)."""
     if not bundle.info.has_classifier:
         raise AttributionError(f"'{bundle.info.source}' has no classification head, so it cannot predict.")
-    device = bundle.device
-    inputs = {"input_ids": torch.tensor(encoding.input_ids, device=device)[None]}
-    if encoding.token_type_ids is not None:
-        inputs["token_type_ids"] = torch.tensor(encoding.token_type_ids, device=device)[None]
+    inputs = encoding.model_inputs(bundle.device)
     with torch.no_grad():
         logits: np.ndarray = bundle.model(**inputs).logits[0].cpu().double().numpy()  # (labels,)
     return logits

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from explain.arrays import frozen as _frozen  # one copy for every result module
 from explain.errors import ComputationError, ModelLoadError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
@@ -209,8 +210,3 @@ def _result(
         _frozen(np.array([row[2] for row in rows])), _frozen(np.array([row[3] for row in rows])), insensitive,
         seconds,
     )  # fmt: skip
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    values.setflags(write=False)  # results are shared between sessions
-    return values

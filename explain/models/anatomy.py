@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from explain.errors import ModelLoadError
 
@@ -68,6 +69,17 @@ def _albert_parts(base: Any, config: Any, heads: int, hidden: int) -> list[Atten
 
 
 @contextmanager
+def hooks_removed(handles: list[RemovableHandle]) -> Iterator[None]:
+    """Every hook in ``handles`` is removed when the block ends, however it ends: a hook left behind would
+    change every later pass through its module."""
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
 def scaled_heads(model: nn.Module, scale: HeadScale) -> Iterator[None]:
     """While inside, each layer's heads' outputs are multiplied by ``scale(layer)`` ((batch, heads) or None).
 
@@ -98,11 +110,8 @@ def scaled_heads(model: nn.Module, scale: HeadScale) -> Iterator[None]:
     handles = [model.register_forward_pre_hook(reset)]
     for served in by_module.values():
         handles.append(served[0].output.register_forward_pre_hook(hook))
-    try:
+    with hooks_removed(handles):
         yield
-    finally:
-        for h in handles:
-            h.remove()
 
 
 @contextmanager
@@ -116,8 +125,5 @@ def captured_values(model: nn.Module) -> Iterator[list[torch.Tensor]]:
         seen.append(output.detach())
 
     handles = [module.register_forward_hook(keep) for module in {id(p.value): p.value for p in parts}.values()]
-    try:
+    with hooks_removed(handles):
         yield seen
-    finally:
-        for h in handles:
-            h.remove()
