@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -140,6 +141,39 @@ def read_results(out: str) -> CorpusResults:
     columns = schema(plan.get("aopc_columns", ()))
     table = pa.concat_tables(shards) if shards else columns.empty_table()
     return CorpusResults(table.sort_by("row_id"), read_json(out, SUMMARY), plan)
+
+
+def read_overview(out: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(plan, summary) of a results folder, and none of its rows: what a page reads before it pages."""
+    plan = read_json(out, PLAN)
+    if plan is None:
+        raise InputError(f"'{out}' holds no corpus results (no {PLAN}). Give the --out folder of a corpus run.")
+    return plan, read_json(out, SUMMARY)
+
+
+#: A derived column :func:`read_columns` gives instead of the token lists: how many tokens each row has.
+N_TOKENS = "n_tokens"
+
+
+def read_columns(out: str, columns: Sequence[str]) -> pa.Table:
+    """Only ``columns`` of every finished row, sorted by row id (file order): a page reads these, not the
+    per-token scores and the per-head statistics, which are most of a shard. ``n_tokens`` is the length
+    of each row's token list (the list itself is dropped shard by shard)."""
+    fs, root = filesystem(out)
+    wanted = [c for c in dict.fromkeys(["row_id", *columns]) if c != N_TOKENS]
+    parts = []
+    for index in sorted(finished(out)):
+        path = f"{root}/{ROWS}/{shard_name(index)}"
+        shard = pq.read_table(path, columns=[*wanted, "tokens"] if N_TOKENS in columns else wanted, filesystem=fs)
+        if N_TOKENS in columns:
+            lengths = pc.list_value_length(shard.column("tokens"))
+            shard = shard.drop_columns(["tokens"]).append_column(N_TOKENS, lengths.cast(pa.int64()))
+        parts.append(shard)
+    if not parts:
+        empty = schema().empty_table()
+        return pa.table({c: pa.array([], pa.int64() if c == N_TOKENS else empty.schema.field(c).type)
+                         for c in ["row_id", *[c for c in columns if c != "row_id"]]})  # fmt: skip
+    return pa.concat_tables(parts).sort_by("row_id")
 
 
 def head_matrix(values: Sequence[float | None], plan: dict[str, Any]) -> np.ndarray:
