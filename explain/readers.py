@@ -9,7 +9,7 @@ surrogates in CSV fields (:func:`has_bad_bytes`) so one bad row does not sink th
 
 from __future__ import annotations
 
-import csv
+import csv as csv_module
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +65,13 @@ def csv_records(source: Iterator[tuple[int, bytes]], number: int, name: str = "t
             taken.append((offset, line))
             yield line.decode("utf-8", errors="surrogateescape")
 
-    reader = csv.reader(feed())
+    reader = csv_module.reader(feed())
     while True:
         try:
             fields = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
+        except csv_module.Error as exc:
             why = str(exc).split(" - ")[0]  # csv's own hint (universal-newline mode) means nothing to a user
             raise InputError(
                 f"{name} is not a readable CSV file (record {number}: {why}). Save it as a UTF-8 CSV with a header "
@@ -84,13 +84,14 @@ def csv_records(source: Iterator[tuple[int, bytes]], number: int, name: str = "t
             number += 1
 
 
-def file_records(path: Path) -> tuple[tuple[str, ...], list[Record]]:
-    """(CSV header, records) of a whole file: a ``.csv`` by its header, anything else line by line
-    (header ``()``)."""
+def file_records(path: Path, csv: bool | None = None) -> tuple[tuple[str, ...], list[Record]]:
+    """(CSV header, records) of a whole file: a CSV (``csv``, or by default a ``.csv`` name) by its header,
+    anything else line by line (header ``()``)."""
+    as_csv = path.suffix.lower() == ".csv" if csv is None else csv
     try:
         with open(path, "rb") as stream:
             source = lines(stream, skip_bom(stream))
-            if path.suffix.lower() != ".csv":
+            if not as_csv:
                 return (), list(text_records(source, 1))
             records = csv_records(source, 1, f"'{path.name}'")
             first = next(records, None)
