@@ -112,10 +112,11 @@ def test_two_nodes_share_the_work(
 
 
 def signalled_worker(signals: Path, dies_every_time: bool = False) -> type:
-    """The production worker, except on batch 2: the first time, it blocks until the test kills its process
-    (so the kill lands mid-batch, never between batches), or it dies every time (``dies_every_time``). It notes
-    every batch it starts. Defined here, so Ray ships the class by value; it subclasses the shipped
-    ``CorpusWorker``, so every other line is production code."""
+    """The production worker, except on batch 2: the first time, it writes the batch's shard and then blocks
+    until the test kills its process, before Ray hears that the batch is done (so the kill lands inside the
+    task, and the retry writes the same batch a second time); or it dies every time (``dies_every_time``). It
+    notes every batch it starts. Defined here, so Ray ships the class by value; it subclasses the shipped
+    ``CorpusWorker``, so everything else is production code."""
     from explain.corpus.ray_engine import CorpusWorker
 
     class Signalled(CorpusWorker):  # type: ignore[misc]
@@ -125,13 +126,14 @@ def signalled_worker(signals: Path, dies_every_time: bool = False) -> type:
                 log.write(f"{index} {os.getpid()}\n")
             if index == 2 and dies_every_time:
                 os._exit(1)  # as a worker killed for memory, on every try
+            done: dict[str, np.ndarray] = super().__call__(batch)  # computes and writes the shard
             if index == 2 and (signals / "armed").exists():
                 (signals / "armed").rename(signals / "taken")  # only the first try blocks
                 (signals / "pid").write_text(str(os.getpid()))
                 deadline = time.monotonic() + 300
                 while time.monotonic() < deadline:  # the test kills this process meanwhile
                     time.sleep(0.05)
-            return super().__call__(batch)  # type: ignore[no-any-return]
+            return done
 
     return Signalled
 

@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -171,12 +172,17 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
              for s in todo]  # fmt: skip
     arguments = {"source": bundle.source, "weights_sha256": bundle.weights_sha256, "plan": replace(plan, spans=()),
                  "out": out, "settings": settings, "aopc_columns": tuple(aopc_columns)}  # fmt: skip
-    return ray.data.from_items(items, override_num_blocks=max(len(items), 1)).map_batches(
-        CorpusWorker,
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
-        num_cpus=1,
-        fn_constructor_kwargs=arguments,
-        max_restarts=MAX_RETRIES,  # then the actor stays dead and its batch fails the run
-        max_task_retries=MAX_RETRIES,
-    )
+    items_ds = ray.data.from_items(items, override_num_blocks=max(len(items), 1))
+    with warnings.catch_warnings():
+        # Ray 2.60 (the pinned version) has no named parameter for actor restarts yet, only these remote args,
+        # which it marks deprecated for 2.64: revisit when the pin moves
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return items_ds.map_batches(
+            CorpusWorker,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
+            num_cpus=1,
+            fn_constructor_kwargs=arguments,
+            max_restarts=MAX_RETRIES,  # then the actor stays dead and its batch fails the run
+            max_task_retries=MAX_RETRIES,
+        )
