@@ -20,9 +20,8 @@ ui.corpus.run_panel(bundle)
 names = corpus_jobs.result_folders()
 if not names:
     st.info(
-        f"No results yet. Run a file above, or from the command line into the corpus folder "
-        f"({md(str(corpus_jobs.corpus_root()))}): python -m explain corpus --input FILE --out "
-        f"{md(str(corpus_jobs.corpus_root()))}/NAME"
+        "No results yet. Run the SST-2 sample or a file above, or run one from the command line into the corpus "
+        f"folder: python -m explain corpus --input FILE --out {md(corpus_jobs.shown_root())}/NAME"
     )
     st.stop()
 name = widgets.kept(
@@ -32,9 +31,9 @@ name = widgets.kept(
     label="Results",
     options=names,
     valid=lambda v: v in names,
-    help=f"Results folders under {corpus_jobs.corpus_root()}.",
+    help=f"Results folders in the corpus folder ({corpus_jobs.shown_root()}).",
 )
-exports = ui.corpus.results(name, bundle.info.labels)
+exports = ui.corpus.results(name)
 if exports is not None:
     ui.export.export_panel("corpus", exports)
 ui.footer()

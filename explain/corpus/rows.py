@@ -17,7 +17,6 @@ label that names no class) becomes a row with an error, and the run goes on.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 from collections.abc import Iterator, Sequence
@@ -26,8 +25,17 @@ from typing import BinaryIO, Literal
 
 from explain.corpus.locations import open_input
 from explain.errors import InputError
+from explain.readers import (
+    Record,
+    csv_records,
+    has_bad_bytes,
+    lines,
+    parse_label,
+    shown_names,
+    skip_bom,
+    text_records,
+)
 
-_BOM = b"\xef\xbb\xbf"
 #: Batches per window: rows are ordered by length within a window of WINDOW_BATCHES × batch_size rows.
 WINDOW_BATCHES = 8
 
@@ -70,14 +78,6 @@ class Plan:
     batch_size: int
 
 
-@dataclass(frozen=True)
-class _Record:
-    offset: int
-    number: int
-    raw: bytes  # the row's bytes, line ending excluded (a CSV record may span lines)
-    fields: list[str] | None  # CSV fields (surrogate-escaped); None for a text line
-
-
 def scan(location: str, labels: Sequence[str], batch_size: int, labelled: bool | None = None) -> Plan:
     """Stream through the input once: its format, its batches and its hash. ``labelled=None`` detects labels
     from the first line (a header ending in 'label', or a last tab field that names a class)."""
@@ -99,7 +99,7 @@ def scan(location: str, labels: Sequence[str], batch_size: int, labelled: bool |
     return Plan(location, fmt, tuple(spans), rows, digest.hexdigest(), batch_size)
 
 
-def _window(first: int, start: _Record, count: int, batch_size: int) -> list[Span]:
+def _window(first: int, start: Record, count: int, batch_size: int) -> list[Span]:
     parts = -(-count // batch_size)
     return [Span(first + k, start.offset, start.number, count, k) for k in range(parts)]
 
@@ -109,9 +109,9 @@ def read_span(plan: Plan, span: Span, labels: Sequence[str]) -> list[CorpusRow]:
     (file order among equals), batch ``part`` of them, returned in file order."""
     with open_input(plan.location) as stream:
         stream.seek(span.offset)
-        lines = _lines(stream, span.offset, None)
+        source = lines(stream, span.offset)
         kind = plan.format.kind
-        records = _csv_records(lines, span.number) if kind == "csv" else _text_records(lines, span.number)
+        records = csv_records(source, span.number) if kind == "csv" else text_records(source, span.number)
         window = list(itertools.islice(records, span.count))
     by_length = sorted(range(len(window)), key=lambda i: (len(window[i].raw), i))
     chosen = sorted(by_length[span.part * plan.batch_size : (span.part + 1) * plan.batch_size])
@@ -120,81 +120,58 @@ def read_span(plan: Plan, span: Span, labels: Sequence[str]) -> list[CorpusRow]:
 
 def _open(
     stream: BinaryIO, location: str, labels: Sequence[str], labelled: bool | None, digest: hashlib._Hash
-) -> tuple[InputFormat, Iterator[_Record]]:
-    start = 3 if stream.read(3) == _BOM else 0
+) -> tuple[InputFormat, Iterator[Record]]:
+    start = skip_bom(stream)
     stream.seek(0)
     digest.update(stream.read(start))
-    lines = _lines(stream, start, digest)
+    source = lines(stream, start, digest)
+    name = f"'{location.rsplit('/', 1)[-1]}'"  # not the whole path: the app's users see this message
     if location.lower().endswith(".csv"):
-        records = _csv_records(lines, 1)
+        records = csv_records(source, 1, name)
         header = next(records, None)
         names = tuple(f.strip() for f in header.fields or []) if header else ()
         if "text" not in names and "text_a" not in names:
-            raise InputError(f"'{location}' needs a header 'text' (or 'text_a,text_b'); it has {sorted(names)}.")
+            shown = shown_names(names)
+            raise InputError(f"{name} needs a header 'text' (or 'text_a,text_b'); its first line has {shown}.")
         return InputFormat("csv", "label" in names if labelled is None else labelled, names), records
-    records = _text_records(lines, 1)
+    records = text_records(source, 1)
     first = next(records, None)
     if first is None:
         return InputFormat("text", False), records
-    is_header, detected = _detect(first.raw, labels)
-    fmt = InputFormat("text", detected if labelled is None else labelled)
+    is_header, detected = _detect(first.raw, labels, name, labelled)
+    fmt = InputFormat("text", detected)
     return fmt, records if is_header and fmt.labelled else _chain(first, records)
 
 
-def _detect(raw: bytes, labels: Sequence[str]) -> tuple[bool, bool]:
-    """(the line is a header, the file is labelled), from the first row."""
+def _detect(raw: bytes, labels: Sequence[str], name: str, labelled: bool | None) -> tuple[bool, bool]:
+    """(the first line is a header, the file is labelled). Without ``labelled``, a first line whose last tab
+    column is neither 'label' nor one of the model's classes is refused: it may be a label the model does not
+    know ('pos') or sentence B of a pair, and guessing either way silently loses the other."""
     try:
         fields = raw.decode("utf-8").split("\t")
     except UnicodeDecodeError:
-        return False, False
-    if len(fields) < 2:
-        return False, False
-    if fields[-1].strip().lower() == "label":
-        return True, True
-    return False, parse_label(fields[-1], labels) is not None
+        return False, bool(labelled)
+    is_header = len(fields) >= 2 and fields[-1].strip().lower() == "label"
+    if labelled is not None or len(fields) < 2 or is_header:
+        return is_header, is_header if labelled is None else labelled
+    if parse_label(fields[-1], labels) is None:
+        ids = f"0 to {len(labels) - 1}"
+        raise InputError(
+            f"Line 1 of {name} ends in a column '{fields[-1].strip()[:40]}', which is not one of the model's labels "
+            f"({', '.join(labels)}, or the ids {ids}), so the file may hold labels or sentence pairs. Say which: "
+            "for sentence pairs (A<TAB>B), pass --pairs (in the app: 'Last column' = sentence B); for labels, write "
+            f"them as the model's names or ids and pass --labels yes (in the app: 'Last column' = label), or start "
+            "the file with a header line 'sentence<TAB>label'."
+        )
+    return False, True
 
 
-def _chain(first: _Record, rest: Iterator[_Record]) -> Iterator[_Record]:
+def _chain(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
     yield first
     yield from rest
 
 
-def _lines(stream: BinaryIO, offset: int, digest: hashlib._Hash | None) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, line) pairs, split on ``\\n`` alone, line endings kept."""
-    for line in stream:
-        if digest is not None:
-            digest.update(line)
-        yield offset, line
-        offset += len(line)
-
-
-def _text_records(lines: Iterator[tuple[int, bytes]], number: int) -> Iterator[_Record]:
-    for offset, line in lines:
-        raw = line.removesuffix(b"\n").removesuffix(b"\r")
-        if raw.strip():
-            yield _Record(offset, number, raw, None)
-        number += 1
-
-
-def _csv_records(lines: Iterator[tuple[int, bytes]], number: int) -> Iterator[_Record]:
-    """CSV records with their offsets: the reader pulls a line only when its record needs it, so the lines it
-    pulled for one record are exactly that record's. Bytes that are not UTF-8 become surrogates."""
-    taken: list[tuple[int, bytes]] = []
-
-    def feed() -> Iterator[str]:
-        for offset, line in lines:
-            taken.append((offset, line))
-            yield line.decode("utf-8", errors="surrogateescape")
-
-    for fields in csv.reader(feed()):
-        offset, raw = taken[0][0], b"".join(line for _, line in taken).removesuffix(b"\n").removesuffix(b"\r")
-        taken.clear()
-        if fields:  # a blank line is no record (as csv.DictReader counts them)
-            yield _Record(offset, number, raw, fields)
-            number += 1
-
-
-def _row(record: _Record, fmt: InputFormat, labels: Sequence[str]) -> CorpusRow:
+def _row(record: Record, fmt: InputFormat, labels: Sequence[str]) -> CorpusRow:
     row_id = f"{record.number:010d}-{hashlib.sha256(record.raw).hexdigest()[:16]}"
     where = f"Row {record.number}" if fmt.kind == "csv" else f"Line {record.number}"
     try:
@@ -210,7 +187,7 @@ def _row(record: _Record, fmt: InputFormat, labels: Sequence[str]) -> CorpusRow:
     return CorpusRow(row_id, record.number, text, text_b, label)
 
 
-def _text_fields(record: _Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
+def _text_fields(record: Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
     try:
         line = record.raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -224,24 +201,14 @@ def _text_fields(record: _Record, fmt: InputFormat) -> tuple[str, str | None, st
     return text, text_b if text_b.strip() else None, raw_label
 
 
-def _csv_fields(record: _Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
+def _csv_fields(record: Record, fmt: InputFormat) -> tuple[str, str | None, str | None]:
     values = dict(zip(fmt.header, record.fields or [], strict=False))
     text = values.get("text") if "text" in fmt.header else values.get("text_a")
     text_b = values.get("text_b") or None
     raw_label = values.get("label") if fmt.labelled else None
-    if any("\udc80" <= c <= "\udcff" for c in (text or "") + (text_b or "") + (raw_label or "")):
+    if has_bad_bytes(text, text_b, raw_label):
         raise InputError(_NOT_UTF8)
     return text or "", text_b if text_b and text_b.strip() else None, raw_label
 
 
 _NOT_UTF8 = "is not UTF-8 text, so it was skipped; save the file as UTF-8 and run again (finished rows are kept)."
-
-
-def parse_label(raw: str, labels: Sequence[str]) -> int | None:
-    """A class id or name (any case) as the class index; None when it names no class."""
-    raw = raw.strip()
-    if raw.lstrip("-").isdigit():
-        value = int(raw)
-        return value if 0 <= value < len(labels) else None
-    by_name = {name.lower(): i for i, name in enumerate(labels)}
-    return by_name.get(raw.lower())

@@ -20,6 +20,7 @@ from explain.corpus.compute import CorpusSettings
 from explain.corpus.faithful import COLUMNS
 from explain.corpus.local import BatchDone, EngineReport, run_local
 from explain.corpus.locations import filesystem, is_uri
+from explain.corpus.lock import LOCK, folder_lock
 from explain.corpus.rows import Plan, scan
 from explain.corpus.storage import PLAN, SUMMARY, finished, read_json, remove_partial, write_json
 from explain.corpus.summary import MIN_COUNT, summarise
@@ -54,20 +55,32 @@ def run_corpus(
     started = datetime.now(UTC)
     plan = scan(source, bundle.info.labels, settings.batch_size, labelled)
     identity = _identity(bundle, plan, settings)
-    _claim(out, identity)
-    remove_partial(out)
-    done = finished(out)
-    todo = [span for span in plan.spans if span.index not in done]
-    on_start(plan, len(done))
-    begin = time.perf_counter()
-    columns = COLUMNS if settings.faithfulness else ()
-    report = _engine_run(engine, workers, address)(bundle, plan, todo, out, settings, columns, on_batch)
-    seconds = time.perf_counter() - begin
+    with folder_lock(out):  # one run per folder: clearing partial files below would break another's writes
+        _claim(out, identity)
+        remove_partial(out)
+        done = finished(out)
+        todo = [span for span in plan.spans if span.index not in done]
+        on_start(plan, len(done))
+        begin = time.perf_counter()
+        columns = COLUMNS if settings.faithfulness else ()
+        # a finished folder starts no engine (no Ray, no actor pool): it is only summarised again
+        if todo:
+            report = _engine_run(engine, workers, address)(bundle, plan, todo, out, settings, columns, on_batch)
+        else:
+            report = EngineReport(engine.value, 0, 0, 0.0, address)
+        seconds = time.perf_counter() - begin
+        return _finish(bundle, plan, out, identity, report, started, seconds, len(todo), min_count)
+
+
+def _finish(bundle: ModelBundle, plan: Plan, out: str, identity: dict[str, Any], report: EngineReport,
+            started: datetime, seconds: float, computed: int, min_count: int) -> dict[str, Any]:  # fmt: skip
+    """Check that every batch is stored, then summarise into summary.json."""
+    columns = identity["aopc_columns"]
     missing = sorted({s.index for s in plan.spans} - finished(out))
     if missing:
         raise ComputationError(f"Batches {missing[:10]} were not stored. Run the same command again to finish them.")
     summary = summarise(out, bundle.info.labels, identity["head_shape"], columns, min_count)
-    summary["manifest"] = _manifest(identity, report, started, seconds, len(todo) < len(plan.spans))
+    summary["manifest"] = _manifest(identity, report, started, seconds, computed < len(plan.spans))
     write_json(out, SUMMARY, summary)
     return summary
 
@@ -113,6 +126,7 @@ def _identity(bundle: ModelBundle, plan: Plan, settings: CorpusSettings) -> dict
                   "weights_sha256": bundle.weights_sha256, "labels": list(bundle.info.labels)},
         "settings": {"batch_size": settings.batch_size, "faithfulness": settings.faithfulness, "ig": ig},
         "head_shape": [bundle.info.num_layers, bundle.info.num_heads],
+        "statistics": {"entropy": "bits"},  # folders from before entropy was in bits (nats) do not resume
         "aopc_columns": list(COLUMNS) if settings.faithfulness else [],
     }  # fmt: skip
 
@@ -120,12 +134,9 @@ def _identity(bundle: ModelBundle, plan: Plan, settings: CorpusSettings) -> dict
 def _claim(out: str, identity: dict[str, Any]) -> None:
     """Start the folder, or check that it is this run's own (same input, model and settings)."""
     fs, root = filesystem(out)
-    kind = fs.get_file_info(root).type.name
-    if kind == "File":
-        raise InputError(f"--out '{out}' is a file. Give a folder (it is created if missing).")
     existing = read_json(out, PLAN)
     if existing is None:
-        if kind == "Directory" and fs.get_file_info(_selector(root)):
+        if any(info.base_name != LOCK for info in fs.get_file_info(_selector(root))):
             raise InputError(f"--out '{out}' holds other files. Give a new or empty folder, or a corpus run's own.")
         write_json(out, PLAN, identity)
         return

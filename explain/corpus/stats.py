@@ -1,7 +1,8 @@
 """Per-head statistics of one input's attention, and their running means over a corpus.
 
 For every layer and head, averaged over the query positions (every token, specials included, so the
-numbers describe the head as it runs): the entropy of its attention rows (nats; low = focused), the
+numbers describe the head as it runs): the entropy of its attention rows (bits, log base 2: uniform
+attention over n tokens is log2 n bits; low = focused), the
 weight it puts on the first token ([CLS] / <s>), on every separator ([SEP] / </s>), and on tokens that are
 all punctuation (Clark et al. 2019 found heads that park attention on [SEP] and on punctuation), and its
 agreement with integrated gradients (:func:`~explain.methods.agreement.head_agreement`: Spearman between
@@ -27,7 +28,7 @@ AGREEMENT = AgreementSettings()  # [CLS] row, Spearman, tokens, |IG|
 class HeadStats:
     """One input's per-head statistics; every array is [layers, heads] float64."""
 
-    entropy: np.ndarray  # [layers, heads] mean over queries of −Σ p log p (nats)
+    entropy: np.ndarray  # [layers, heads] mean over queries of −Σ p log2 p (bits)
     to_cls: np.ndarray  # [layers, heads] mean over queries of the weight on the first token
     to_sep: np.ndarray  # [layers, heads] ... on all separator tokens together
     to_punct: np.ndarray  # [layers, heads] ... on all punctuation tokens together (0 when there are none)
@@ -40,7 +41,7 @@ class HeadStats:
 def head_stats(weights: np.ndarray, encoding: Encoding, scores: np.ndarray, sep_token_id: int | None) -> HeadStats:
     """Statistics of ``weights`` [layers, heads, seq, seq] (rows sum to 1) against IG ``scores`` [seq]."""
     w = weights.astype(np.float64)
-    logs = np.log(w, out=np.zeros_like(w), where=w > 0)  # 0 log 0 = 0
+    logs = np.log2(w, out=np.zeros_like(w), where=w > 0)  # bits, as the page labels it; 0 log 0 = 0
     entropy = -(w * logs).sum(-1).mean(-1)  # (layers, heads)
     separators = encoding.special & (encoding.input_ids == sep_token_id)
     return HeadStats(

@@ -1,10 +1,12 @@
 """A results folder: ``rows/batch-NNNNNN.parquet`` (one shard per batch), ``plan.json`` (what the folder is
 computing: input, model, settings; a resumed run must match it) and ``summary.json`` (written at the end).
 
-A shard appears whole or not at all (written under a hidden name, then renamed; an object store's PUT is
-atomic by itself), and its name is its batch number, so writing a batch twice (a Ray retry after a worker
-died, a resumed run) replaces it with the same rows: a row is never stored twice, and a batch whose shard
-exists is finished. The folder may be a local path or any URI pyarrow has a filesystem for.
+Every file appears whole or not at all: a shard, plan.json and summary.json are written under a hidden
+name and then renamed, on every filesystem (a killed writer leaves a hidden file, never a truncated shard
+that counts as finished or a half-written JSON that a reader chokes on). A shard's name is its batch
+number, so writing a batch twice (a Ray retry after a worker died, a resumed run) replaces it with the same
+rows: a row is never stored twice, and a batch whose shard exists is finished. One run at a time writes to
+a folder (:mod:`explain.corpus.lock`). The folder may be a local path or any URI pyarrow has a filesystem for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -63,14 +66,15 @@ def write_shard(out: str, index: int, records: Sequence[dict[str, Any]], columns
     """Write one batch's rows; idempotent (the same batch replaces its shard)."""
     fs, root = filesystem(out)
     table = pa.Table.from_pylist(list(records), schema=columns)
-    final = f"{root}/{ROWS}/{shard_name(index)}"
-    if isinstance(fs, pafs.LocalFileSystem):
-        fs.create_dir(f"{root}/{ROWS}", recursive=True)
-        hidden = f"{root}/{ROWS}/.{shard_name(index)}.{uuid.uuid4().hex}.tmp"  # readers skip dot files
-        pq.write_table(table, hidden, filesystem=fs)
-        fs.move(hidden, final)  # a rename: atomic
-    else:
-        pq.write_table(table, final, filesystem=fs)
+    fs.create_dir(f"{root}/{ROWS}", recursive=True)
+    hidden = _hidden(f"{root}/{ROWS}", shard_name(index))
+    pq.write_table(table, hidden, filesystem=fs)
+    fs.move(hidden, f"{root}/{ROWS}/{shard_name(index)}")  # a rename (an object store: copy, then delete)
+
+
+def _hidden(folder: str, name: str) -> str:
+    """A temporary name beside ``name``: readers skip dot files, and :func:`remove_partial` clears them."""
+    return f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
 
 
 def finished(out: str) -> set[int]:
@@ -82,11 +86,13 @@ def finished(out: str) -> set[int]:
 
 
 def remove_partial(out: str) -> None:
-    """Drop hidden shards a killed run left half-written (no run may be writing to this folder)."""
+    """Drop hidden files a killed run left half-written. Call it only while holding the folder's lock
+    (:func:`explain.corpus.lock.folder_lock`): another run's files in progress are hidden files too."""
     fs, root = filesystem(out)
-    for info in fs.get_file_info(pafs.FileSelector(f"{root}/{ROWS}", allow_not_found=True)):
-        if info.base_name.startswith(".batch-") and info.base_name.endswith(".tmp"):
-            fs.delete_file(info.path)
+    for folder in (f"{root}/{ROWS}", root):
+        for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+            if info.base_name.startswith(".") and info.base_name.endswith(".tmp"):
+                fs.delete_file(info.path)
 
 
 def iter_shards(out: str) -> Iterator[pa.Table]:
@@ -97,18 +103,32 @@ def iter_shards(out: str) -> Iterator[pa.Table]:
 
 
 def write_json(out: str, name: str, data: dict[str, Any]) -> None:
+    """Replace ``name`` whole: a reader sees the old file or the new one, never a half-written one."""
     fs, root = filesystem(out)
     fs.create_dir(root, recursive=True)
-    with fs.open_output_stream(f"{root}/{name}") as f:
-        f.write(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode())
+    text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode()
+    hidden = _hidden(root, name)
+    with fs.open_output_stream(hidden) as f:
+        f.write(text)
+    fs.move(hidden, f"{root}/{name}")
 
 
 def read_json(out: str, name: str) -> dict[str, Any] | None:
+    """``name`` of the folder, None when it does not exist; a file that is not JSON is an InputError."""
     fs, root = filesystem(out)
     if fs.get_file_info(f"{root}/{name}").type != pafs.FileType.File:
         return None
     with fs.open_input_stream(f"{root}/{name}") as f:
-        data: dict[str, Any] = json.loads(f.read().decode())
+        raw = f.read()
+    try:
+        data = json.loads(raw.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{name} in '{out}' is not readable JSON ({exc}). It was not written by a corpus run, or was edited: "
+            f"delete it and run the same command again to rewrite it."
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{name} in '{out}' holds no corpus run. Delete it and run the same command again.")
     return data
 
 
@@ -121,6 +141,39 @@ def read_results(out: str) -> CorpusResults:
     columns = schema(plan.get("aopc_columns", ()))
     table = pa.concat_tables(shards) if shards else columns.empty_table()
     return CorpusResults(table.sort_by("row_id"), read_json(out, SUMMARY), plan)
+
+
+def read_overview(out: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(plan, summary) of a results folder, and none of its rows: what a page reads before it pages."""
+    plan = read_json(out, PLAN)
+    if plan is None:
+        raise InputError(f"'{out}' holds no corpus results (no {PLAN}). Give the --out folder of a corpus run.")
+    return plan, read_json(out, SUMMARY)
+
+
+#: A derived column :func:`read_columns` gives instead of the token lists: how many tokens each row has.
+N_TOKENS = "n_tokens"
+
+
+def read_columns(out: str, columns: Sequence[str]) -> pa.Table:
+    """Only ``columns`` of every finished row, sorted by row id (file order): a page reads these, not the
+    per-token scores and the per-head statistics, which are most of a shard. ``n_tokens`` is the length
+    of each row's token list (the list itself is dropped shard by shard)."""
+    fs, root = filesystem(out)
+    wanted = [c for c in dict.fromkeys(["row_id", *columns]) if c != N_TOKENS]
+    parts = []
+    for index in sorted(finished(out)):
+        path = f"{root}/{ROWS}/{shard_name(index)}"
+        shard = pq.read_table(path, columns=[*wanted, "tokens"] if N_TOKENS in columns else wanted, filesystem=fs)
+        if N_TOKENS in columns:
+            lengths = pc.list_value_length(shard.column("tokens"))
+            shard = shard.drop_columns(["tokens"]).append_column(N_TOKENS, lengths.cast(pa.int64()))
+        parts.append(shard)
+    if not parts:
+        empty = schema().empty_table()
+        return pa.table({c: pa.array([], pa.int64() if c == N_TOKENS else empty.schema.field(c).type)
+                         for c in ["row_id", *[c for c in columns if c != "row_id"]]})  # fmt: skip
+    return pa.concat_tables(parts).sort_by("row_id")
 
 
 def head_matrix(values: Sequence[float | None], plan: dict[str, Any]) -> np.ndarray:

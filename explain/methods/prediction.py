@@ -16,6 +16,7 @@ import torch
 from explain.errors import AttributionError, InputError
 from explain.inputs import MAX_CHARS, Encoding, clean_text
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
+from explain.readers import file_records, parse_label
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,9 @@ def predict_proba(
 def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     """Parse ``sentence<TAB>label`` lines: header optional, labels as ids or names, split on the last tab.
 
-    Quotes and other characters are plain text (no CSV quoting rules). Lines end at ``\\n`` only (a
-    trailing ``\\r`` is dropped): review texts hold U+0085 and U+2028, which ``str.splitlines`` would cut.
+    Quotes and other characters are plain text (no CSV quoting rules). Lines are split as every input file
+    is (:mod:`explain.readers`: on ``\\n`` alone, a trailing ``\\r`` dropped, a byte-order mark skipped).
     """
-    by_name = {name.lower(): i for i, name in enumerate(labels)}
     examples: list[LabelledExample] = []
     for number, line in _lines(path):
         if not line.strip():
@@ -89,14 +89,13 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
         if "\t" not in line:
             raise InputError(f"{path}:{number} has no tab. Each line must be 'sentence<TAB>label'.")
         text, raw = line.rsplit("\t", 1)
-        raw = raw.strip()
-        label = _label(raw, by_name, len(labels))
+        label = parse_label(raw, labels)
         if label is None:
             if number == 1 and not examples:
                 continue  # a header line such as "sentence<TAB>label"
             raise InputError(
-                f"{path}:{number}: label '{raw[:40]}' is neither a class id (0 to {len(labels) - 1}) nor one of "
-                f"{', '.join(labels)}."
+                f"{path}:{number}: label '{raw.strip()[:40]}' is neither a class id (0 to {len(labels) - 1}) nor "
+                f"one of {', '.join(labels)}."
             )
         examples.append(LabelledExample(text.strip(), label, number))
     if not examples:
@@ -105,27 +104,18 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
-    """(1-based number, text) of every line of a UTF-8 file, split on ``\\n`` alone."""
-    try:
-        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
-    except OSError as exc:
-        raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text file.") from exc
-    lines = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
+    """(1-based number, text) of every line of a UTF-8 file that is not blank; a line that is not UTF-8 stops
+    the evaluation (an accuracy over the rest would not be the file's)."""
+    _, records = file_records(path, csv=False)  # tab-separated whatever the name: quotes are plain text
+    out = []
+    for record in records:
         try:
-            lines.append((number, line.removesuffix(b"\r").decode("utf-8")))
+            out.append((record.number, record.raw.decode("utf-8")))
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"{path}:{number} is not UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8."
+                f"{path}:{record.number} is not UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8."
             ) from exc
-    return lines
-
-
-def _label(raw: str, by_name: dict[str, int], n_labels: int) -> int | None:
-    if raw.lstrip("-").isdigit():
-        value = int(raw)
-        return value if 0 <= value < n_labels else None
-    return by_name.get(raw.lower())
+    return out
 
 
 def evaluate(

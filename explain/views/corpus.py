@@ -43,15 +43,22 @@ TABLE_COLUMNS = (
 )
 
 
+#: The stored columns :func:`rows_table` needs (``n_tokens``: see :func:`explain.corpus.storage.read_columns`).
+SOURCE_COLUMNS = ("number", "text", "text_b", "label", "status", "error", "predicted", "predicted_label",
+                  "probabilities", "relative_delta", "token_error", "converged", "n_steps", "n_tokens")  # fmt: skip
+
+
 def rows_table(table: pa.Table, labels: Sequence[str]) -> dict[str, list[Any]]:
-    """The columns the page's table shows, one entry per row (confidence = the predicted class's probability)."""
+    """The columns the page's table shows, one entry per row (confidence = the predicted class's probability).
+    ``labels`` are the run's own (its plan.json), not the model loaded now: a label id names a class of the
+    model that computed the row."""
     rows = table.to_pylist()
     out: dict[str, list[Any]] = {c: [] for c in TABLE_COLUMNS}
     for r in rows:
         ok = r["status"] == "ok"
         out["number"].append(r["number"])
         out["text"].append(r["text"] if r["text_b"] is None else f"{r['text']} ‖ {r['text_b']}")
-        out["label"].append(None if r["label"] is None else labels[r["label"]])
+        out["label"].append(None if r["label"] is None else _label_name(labels, r["label"]))
         out["predicted_label"].append(r.get("predicted_label") if ok else None)
         out["confidence"].append(max(r["probabilities"]) if ok else None)
         out["correct"].append(None if not ok or r["label"] is None else r["label"] == r["predicted"])
@@ -59,10 +66,14 @@ def rows_table(table: pa.Table, labels: Sequence[str]) -> dict[str, list[Any]]:
         out["token_error"].append(r.get("token_error") if ok else None)
         out["certified"].append(r.get("converged") if ok else None)
         out["n_steps"].append(r.get("n_steps") if ok else None)
-        out["tokens"].append(len(r["tokens"]) if ok else None)
+        out["tokens"].append((r["n_tokens"] if "n_tokens" in r else len(r["tokens"])) if ok else None)
         out["status"].append(r["status"])
         out["error"].append(r["error"])
     return out
+
+
+def _label_name(labels: Sequence[str], label: int) -> str:
+    return labels[label] if 0 <= label < len(labels) else f"class {label}"
 
 
 def confusion_figure(accuracy: dict[str, Any]) -> go.Figure:
