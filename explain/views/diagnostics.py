@@ -51,6 +51,7 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
             mode="markers",
             hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{customdata:+.4f}}<extra></extra>",
             showlegend=False,
+            meta="select-cells",  # print_kinds drops it: a static figure has nothing to click
             marker={"symbol": "square", "size": 30, "opacity": 0.01, "color": "#000"},
         )
     )
