@@ -23,8 +23,8 @@ CAPTION = (
     "Integrated gradients · class: POSITIVE · baseline: [PAD] tokens (keeps [CLS] and [SEP]) · steps: 64 · "
     "δ = -6.13e-08 (0.00%) · per-token change 0.12%"
 )
-_SHORT = "[CLS] the film was not bad , the film was 日本 good ! [SEP]".split()
-_LONG_WORDS = (
+_SHORT = "[CLS] the film was not bad , the film was 日本 good ! [SEP]".split()  # noqa: SIM905
+_LONG_WORDS = (  # noqa: SIM905
     "the movie was a complete waste of time , but the soundtrack was wonderful and <b>bold</b> ; see "
     "https://example.com/reviews/2024/the-movie-soundtrack-review for more . honestly the acting felt "
     "wooden , the plot meandered , yet every scene with the orchestra was breathtaking"
@@ -169,7 +169,10 @@ def corpus_confusion(long: bool) -> go.Figure:
 def corpus_top_words(long: bool) -> go.Figure:
     words = list(dict.fromkeys(tokens(long)))[: 25 if long else 6]
     rng = _rng(long)
-    entries = [{"word": w, "mean_ig": float(v), "count": 3} for w, v in zip(words, np.sort(rng.random(len(words))))]
+    entries = [
+        {"word": w, "mean_ig": float(v), "count": 3}
+        for w, v in zip(words, np.sort(rng.random(len(words))), strict=True)
+    ]
     return corpus.top_words_figure({"POSITIVE": {"for": entries[::-1]}}, "POSITIVE", 3)
 
 

@@ -30,8 +30,8 @@ _MEASURE = """() => {
     return {x0: r.left - c.left, y0: r.top - c.top, x1: r.right - c.left, y1: r.bottom - c.top}; };
   const texts = [...svg.querySelectorAll('text')]
     .filter((t) => t.textContent.trim() && t.getBBox().width > 0)
-    .map((t) => ({text: t.textContent, bar: !!t.closest('.colorbar .cbaxis'), size: parseFloat(getComputedStyle(t).fontSize),
-                  ...box(t)}));
+    .map((t) => ({text: t.textContent, bar: !!t.closest('.colorbar .cbaxis'),
+                  size: parseFloat(getComputedStyle(t).fontSize), ...box(t)}));
   const fills = [...svg.querySelectorAll('.colorbar .cbfills rect')].map(box);
   return {width: c.width, height: c.height, texts, fills};
 }"""
@@ -55,7 +55,9 @@ def layouts() -> dict[str, dict[str, Any]]:
 
 
 def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
-    return min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > SLACK and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > SLACK
+    return (
+        min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > SLACK and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > SLACK
+    )
 
 
 def test_specimens_cover_every_print_kind() -> None:

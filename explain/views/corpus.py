@@ -156,8 +156,11 @@ def corpus_exports(
     )
     figs: list[FigureExport] = []
     if summary.get("accuracy"):
-        figs.append(FigureExport("confusion", "Confusion matrix", lambda: confusion_figure(summary["accuracy"]),
-                                 kind="confusion"))
+        figs.append(
+            FigureExport(
+                "confusion", "Confusion matrix", lambda: confusion_figure(summary["accuracy"]), kind="confusion"
+            )
+        )
     words = summary["top_words"]
     for label in words["by_class"]:
         figs.append(
@@ -178,8 +181,9 @@ def corpus_exports(
             )
         )
     if summary.get("faithfulness"):
-        figs.append(FigureExport("aopc", "Mean AOPC per method", lambda: aopc_figure(summary["faithfulness"]),
-                                 kind="hbars"))
+        figs.append(
+            FigureExport("aopc", "Mean AOPC per method", lambda: aopc_figure(summary["faithfulness"]), kind="hbars")
+        )
     columns = list(shown)
     rows = [[shown[c][i] for c in columns] for i in range(len(shown["number"]))]
     table = DataExport(

@@ -90,10 +90,12 @@ def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
     if d.importance is not None:
         imp = d.importance
         figs += [
-            FigureExport("head-ablation", "Head ablation map", lambda: importance_figures(imp, label)[0],
-                         kind="head-map"),
-            FigureExport("head-gradient", "Gradient head importance", lambda: importance_figures(imp, label)[1],
-                         kind="head-map"),
+            FigureExport(
+                "head-ablation", "Head ablation map", lambda: importance_figures(imp, label)[0], kind="head-map"
+            ),
+            FigureExport(
+                "head-gradient", "Gradient head importance", lambda: importance_figures(imp, label)[1], kind="head-map"
+            ),
         ]
         data.append(
             DataExport(

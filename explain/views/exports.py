@@ -99,9 +99,7 @@ def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = N
     return export.to_json(payload, indent=None) if fmt == "json" else item.csv(payload)
 
 
-def files(
-    views: Sequence[ViewExports], formats: Sequence[str], style: FigureStyle | None = None
-) -> dict[str, bytes]:
+def files(views: Sequence[ViewExports], formats: Sequence[str], style: FigureStyle | None = None) -> dict[str, bytes]:
     """Every figure and data set of ``views`` in the requested formats, by relative file name.
 
     Each figure is built and captioned once for all its formats, and every static image of every view
@@ -255,7 +253,8 @@ def attribution_exports(
 
     figs = (
         FigureExport("attribution-tokens", "Coloured tokens",
-                     lambda: figures.token_figure(labels, shown, what, what, signed="Sal" not in method), kind="tokens"),
+                     lambda: figures.token_figure(labels, shown, what, what, signed="Sal" not in method),
+                     kind="tokens"),
         FigureExport("attribution-bars", "Sorted bars",
                      lambda: figures.attribution_bars(labels, shown, f"{method}, sorted", what), kind="hbars"),
     )  # fmt: skip

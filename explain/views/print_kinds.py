@@ -135,21 +135,21 @@ def _thin(ax: Any, spacing: float, extent: float) -> None:
 
 def _heatmap_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     n_x, n_y = len(fig.layout.xaxis.tickvals or [1]), len(fig.layout.yaxis.tickvals or [1])
-    plot_h = max(plot_w * n_y / n_x, MIN_COLORBAR_PX + 24)
+    plot_h = max(plot_w * n_y / n_x, MIN_COLORBAR_PX + 24.0)
     line = 1.3 * (style.font - 1)
     _thin(fig.layout.xaxis, plot_w / n_x, line)
     _thin(fig.layout.yaxis, plot_h / n_y, line)
-    return plot_h
+    return float(plot_h)
 
 
 def _grid_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     rows, cols = np.shape(fig.data[0].z)
-    plot_h = max(plot_w * rows / cols, MIN_COLORBAR_PX + 24)
+    plot_h = max(plot_w * rows / cols, MIN_COLORBAR_PX + 24.0)
     font = style.font - 1
     xa, ya = fig.layout.xaxis, fig.layout.yaxis
     _thin(xa, plot_w / max(len(xa.tickvals), 1), widest(list(xa.ticktext), font) + 4)
     _thin(ya, plot_h / max(len(ya.tickvals), 1), 1.3 * font)
-    return plot_h
+    return float(plot_h)
 
 
 def _grid(fig: go.Figure, style: FigureStyle) -> None:
@@ -173,11 +173,11 @@ def _head_map(fig: go.Figure, style: FigureStyle) -> None:
 
 def _head_map_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     layers, heads = np.shape(fig.data[0].z)
-    plot_h = max(plot_w * layers / heads, MIN_COLORBAR_PX + 24)
+    plot_h = max(plot_w * layers / heads, MIN_COLORBAR_PX + 24.0)
     font = style.font - 1
     _thin(fig.layout.xaxis, plot_w / heads, widest(list(fig.layout.xaxis.ticktext), font) + 3)
     _thin(fig.layout.yaxis, plot_h / layers, 1.3 * font)
-    return plot_h
+    return float(plot_h)
 
 
 def _confusion(fig: go.Figure, style: FigureStyle) -> None:
@@ -211,7 +211,7 @@ def _sideways(fig: go.Figure, style: FigureStyle) -> None:
 def _bars_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     groups = sum(t.type == "bar" for t in fig.data)
     row = max(1.35 * (style.font - 1), 5 * groups + 4)  # one line of label, or room for each bar of a group
-    return max(len(fig.layout.yaxis.tickvals or []) * row + 8, 60)
+    return float(max(len(fig.layout.yaxis.tickvals or []) * row + 8, 60.0))
 
 
 def _tokens(fig: go.Figure, style: FigureStyle) -> None:

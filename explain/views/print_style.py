@@ -72,8 +72,13 @@ def for_print(fig: go.Figure, kind: str, style: FigureStyle, caption: str = "") 
         title={"font": {"size": font + 1}}, separators=".,",
     )  # fmt: skip
     for axis in ("xaxis", "yaxis"):
-        out.layout[axis].update(automargin=False, tickfont={"size": font - 1}, exponentformat="e", ticklen=3,
-                                title={"standoff": 4, "font": {"size": font}})
+        out.layout[axis].update(
+            automargin=False,
+            tickfont={"size": font - 1},
+            exponentformat="e",
+            ticklen=3,
+            title={"standoff": 4, "font": {"size": font}},
+        )
     handler = print_kinds.KINDS[kind]
     handler.prepare(out, style)
     _lay_out(out, handler, style, caption)
@@ -115,7 +120,9 @@ def _lay_out(fig: go.Figure, handler: print_kinds.Kind, style: FigureStyle, capt
         below += len(x_lines) * line + 4
     below += print_kinds.below_band(fig, font, box.plot_w, box.plot_h, below)
     below += _legend(fig, font, box, below)
-    caption_lines = wrap(caption.replace("<", "&lt;").replace(">", "&gt;"), width - 2 * PAD, font - 2) if caption else []
+    caption_lines = (
+        wrap(caption.replace("<", "&lt;").replace(">", "&gt;"), width - 2 * PAD, font - 2) if caption else []
+    )
     box.bottom = below + len(caption_lines) * 1.3 * (font - 2) + PAD
     height = box.top + box.plot_h + box.bottom
     fig.update_layout(
@@ -168,4 +175,5 @@ def _legend(fig: go.Figure, font: int, box: _Box, below: float) -> float:
                 "yanchor": "top", "font": {"size": font}, "tracegroupgap": 0,
                 "bgcolor": "rgba(0,0,0,0)", "borderwidth": 0},
     )  # fmt: skip
-    return len(entries) * item + sum(t.name.count("<br>") for t in entries) * 1.3 * font + 2 * PAD
+    lines = sum(str(t.name).count("<br>") for t in entries)
+    return float(len(entries) * item + lines * 1.3 * font + 2 * PAD)
