@@ -19,6 +19,12 @@ from tests.figure_specimens import CAPTION, SPECIMENS
 SIZES = ("column", "page")
 CASES = [(name, long, size) for name in SPECIMENS for long in (False, True) for size in SIZES]
 IDS = [f"{name}-{'long' if long else 'short'}-{size}" for name, long, size in CASES]
+#: The Diagnose page's head maps as shown on screen (a column of the page is 500-900 px wide): heads 0…H−1
+#: and the "head" title clear of the chart title there too.
+SCREEN = [
+    (name, long, width) for name in ("head-ablation", "agreement") for long in (False, True) for width in (500, 900)
+]
+SCREEN_IDS = [f"screen-{name}-{'long' if long else 'short'}-{width}px" for name, long, width in SCREEN]
 WITH_COLORBAR = {"heatmap", "grid", "head-map", "tokens"}
 SLACK = 0.5  # px: glyph boxes are fractional; touching is not overlapping
 MIN_FONT_PX = 8  # 6 pt
@@ -44,11 +50,12 @@ def layouts() -> dict[str, dict[str, Any]]:
     from tests.browser_harness import browser
 
     figures = [for_print(SPECIMENS[n][1](long), SPECIMENS[n][0], FigureStyle(size), CAPTION) for n, long, size in CASES]  # type: ignore[arg-type]
+    figures += [SPECIMENS[n][1](long).update_layout(width=width) for n, long, width in SCREEN]
     svgs = render_many([(f, "svg", 1.0) for f in figures], timeout=120)
     out = {}
     with browser() as b:
         page = b.new_page()
-        for case_id, svg in zip(IDS, svgs, strict=True):
+        for case_id, svg in zip(IDS + SCREEN_IDS, svgs, strict=True):
             page.set_content(f"<html><body style='margin:0'>{svg.decode()}</body></html>")
             out[case_id] = page.evaluate(_MEASURE)
     return out
@@ -64,8 +71,15 @@ def test_specimens_cover_every_print_kind() -> None:
     assert {kind for kind, _ in SPECIMENS.values()} == set(KINDS)
 
 
+@pytest.mark.parametrize("name", ["head-ablation", "agreement"])
+def test_screen_head_maps_span_exactly_the_heads(name: str) -> None:
+    fig = SPECIMENS[name][1](True)  # 12 layers x 12 heads
+    assert list(fig.layout.xaxis.range) == [-0.5, 11.5] and list(fig.layout.xaxis.tickvals) == list(range(12))
+    assert list(fig.layout.yaxis.range) == [11.5, -0.5] and fig.layout.xaxis.zeroline is False
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("case", IDS)
+@pytest.mark.parametrize("case", IDS + SCREEN_IDS)
 def test_every_text_lies_inside_the_canvas(layouts: dict[str, dict[str, Any]], case: str) -> None:
     m = layouts[case]
     outside = [t["text"][:40] for t in m["texts"] if t["x0"] < -SLACK or t["y0"] < -SLACK
@@ -76,7 +90,7 @@ def test_every_text_lies_inside_the_canvas(layouts: dict[str, dict[str, Any]], c
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("case", IDS)
+@pytest.mark.parametrize("case", IDS + SCREEN_IDS)
 def test_no_two_texts_overlap(layouts: dict[str, dict[str, Any]], case: str) -> None:
     texts = layouts[case]["texts"]
     clashes = [(a["text"][:30], b["text"][:30]) for i, a in enumerate(texts) for b in texts[i + 1 :] if _overlap(a, b)]
