@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: The shortest colour bar, in px (an inch): shorter, its ticks crowd and its colours are hard to read off.
 MIN_COLORBAR_PX = 96
 COLORBAR_THICKNESS = 10
+#: Maps are at most 4.5 in tall: a 12 x 12 head map with square cells a page wide would fill a page.
+MAX_MAP_PX = 432
 _LABEL_SHARE = 0.3  # a category label takes at most this share of the figure's width (then "…")
 _NUMERIC = "−0.0025"  # as wide as Plotly's numeric ticks get with exponentformat "e"
 
@@ -135,7 +137,7 @@ def _thin(ax: Any, spacing: float, extent: float) -> None:
 
 def _heatmap_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     n_x, n_y = len(fig.layout.xaxis.tickvals or [1]), len(fig.layout.yaxis.tickvals or [1])
-    plot_h = max(plot_w * n_y / n_x, MIN_COLORBAR_PX + 24.0)
+    plot_h = max(min(plot_w * n_y / n_x, MAX_MAP_PX), MIN_COLORBAR_PX + 24.0)
     line = 1.3 * (style.font - 1)
     _thin(fig.layout.xaxis, plot_w / n_x, line)
     _thin(fig.layout.yaxis, plot_h / n_y, line)
@@ -144,7 +146,7 @@ def _heatmap_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
 
 def _grid_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     rows, cols = np.shape(fig.data[0].z)
-    plot_h = max(plot_w * rows / cols, MIN_COLORBAR_PX + 24.0)
+    plot_h = max(min(plot_w * rows / cols, MAX_MAP_PX), MIN_COLORBAR_PX + 24.0)
     font = style.font - 1
     xa, ya = fig.layout.xaxis, fig.layout.yaxis
     _thin(xa, plot_w / max(len(xa.tickvals), 1), widest(list(xa.ticktext), font) + 4)
@@ -173,7 +175,7 @@ def _head_map(fig: go.Figure, style: FigureStyle) -> None:
 
 def _head_map_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
     layers, heads = np.shape(fig.data[0].z)
-    plot_h = max(plot_w * layers / heads, MIN_COLORBAR_PX + 24.0)
+    plot_h = max(min(plot_w * layers / heads, MAX_MAP_PX), MIN_COLORBAR_PX + 24.0)
     font = style.font - 1
     _thin(fig.layout.xaxis, plot_w / heads, widest(list(fig.layout.xaxis.ticktext), font) + 3)
     _thin(fig.layout.yaxis, plot_h / layers, 1.3 * font)

@@ -97,15 +97,45 @@ class _Box:
 
 def _lay_out(fig: go.Figure, handler: print_kinds.Kind, style: FigureStyle, caption: str) -> None:
     font, width = style.font, style.width
-    line = 1.3 * font
-    title_lines = wrap(fig.layout.title.text or "", width - 2 * PAD, font + 1) if fig.layout.title.text else []
-    box = _Box(top=PAD + len(title_lines) * 1.3 * (font + 1) + (PAD if title_lines else 0), left=0, right=0)
+    title = fig.layout.title.text or ""
+    title_lines = wrap(title, width - 2 * PAD, font + 1) if title else []
+    box = _sides(fig, handler, style, PAD + len(title_lines) * 1.3 * (font + 1) + (PAD if title_lines else 0))
+    below = _below_plot(fig, font, box)
+    escaped = caption.replace("<", "&lt;").replace(">", "&gt;")
+    caption_lines = wrap(escaped, width - 2 * PAD, font - 2) if caption else []
+    box.bottom = below + len(caption_lines) * 1.3 * (font - 2) + PAD
+    fig.update_layout(
+        width=width, height=round(box.top + box.plot_h + box.bottom),
+        margin={"l": box.left, "r": box.right, "t": box.top, "b": box.bottom, "pad": 0, "autoexpand": False},
+    )  # fmt: skip
+    for note in fig.layout.annotations if handler.wrap_notes else ():  # a note in the plot: wrapped to it
+        note.text = "<br>".join(wrap(note.text or "", 0.9 * box.plot_w, font - 1))
+        note.font.size = font - 1
+    x = (PAD - box.left) / box.plot_w  # the canvas's left edge, plus the pad, in plot fractions
+    if title_lines:  # an annotation, not layout.title: Plotly misplaces a multi-line title anchored at its top
+        fig.update_layout(title={"text": ""})
+        fig.add_annotation(
+            text="<br>".join(title_lines), xref="paper", yref="paper", x=x, y=1, xanchor="left", yanchor="top",
+            yshift=box.top - PAD, align="left", showarrow=False, font={"size": font + 1, "color": "#222"},
+        )  # fmt: skip
+    if caption_lines:
+        fig.add_annotation(
+            text="<br>".join(caption_lines), xref="paper", yref="paper", x=x, y=0, xanchor="left", yanchor="top",
+            yshift=-below, align="left", showarrow=False, font={"size": font - 2, "color": "#555"},
+        )  # fmt: skip
+
+
+def _sides(fig: go.Figure, handler: print_kinds.Kind, style: FigureStyle, top: float) -> _Box:
+    """Left and right margins and the plot's size; the y title wrapped to the plot's height, which depends
+    on the left margin, which depends on how many lines the title takes (settles in two rounds)."""
+    font = style.font
+    box = _Box(top=top, left=0, right=0)
     y_title = fig.layout.yaxis.title.text or ""
     y_lines = 1
-    for _ in range(3):  # the y title wraps to the plot's height, which depends on the left margin
-        box.left = PAD + (y_lines * line if y_title else 0) + _tick_band(fig, "yaxis", font) + 4
+    for _ in range(3):
+        box.left = PAD + (y_lines * 1.3 * font if y_title else 0) + _tick_band(fig, "yaxis", font) + 4
         box.right = PAD + print_kinds.right_band(fig, font)
-        box.plot_w = width - box.left - box.right
+        box.plot_w = style.width - box.left - box.right
         box.plot_h = handler.fill(fig, style, box.plot_w)
         lines = wrap(y_title, 0.95 * box.plot_h, font) if y_title else []
         if len(lines) <= y_lines:
@@ -113,38 +143,18 @@ def _lay_out(fig: go.Figure, handler: print_kinds.Kind, style: FigureStyle, capt
         y_lines = len(lines)
     if y_title:
         fig.layout.yaxis.title.text = "<br>".join(wrap(y_title, 0.95 * box.plot_h, font))
+    return box
+
+
+def _below_plot(fig: go.Figure, font: int, box: _Box) -> float:
+    """Everything between the plot and the caption, stacked: ticks, x title, a colour bar, the legend."""
     below = _tick_band(fig, "xaxis", font) + 4
     if fig.layout.xaxis.title.text:
         x_lines = wrap(fig.layout.xaxis.title.text, box.plot_w, font)
         fig.layout.xaxis.title.text = "<br>".join(x_lines)
-        below += len(x_lines) * line + 4
+        below += len(x_lines) * 1.3 * font + 4
     below += print_kinds.below_band(fig, font, box.plot_w, box.plot_h, below)
-    below += _legend(fig, font, box, below)
-    caption_lines = (
-        wrap(caption.replace("<", "&lt;").replace(">", "&gt;"), width - 2 * PAD, font - 2) if caption else []
-    )
-    box.bottom = below + len(caption_lines) * 1.3 * (font - 2) + PAD
-    height = box.top + box.plot_h + box.bottom
-    fig.update_layout(
-        width=width, height=round(height),
-        margin={"l": box.left, "r": box.right, "t": box.top, "b": box.bottom, "pad": 0, "autoexpand": False},
-    )  # fmt: skip
-    for note in fig.layout.annotations if handler.wrap_notes else ():  # a note in the plot: wrapped to it
-        note.text = "<br>".join(wrap(note.text or "", 0.9 * box.plot_w, font - 1))
-        note.font.size = font - 1
-    if title_lines:  # an annotation, not layout.title: Plotly misplaces a multi-line title anchored at its top
-        fig.update_layout(title={"text": ""})
-        fig.add_annotation(
-            text="<br>".join(title_lines), xref="paper", yref="paper", x=(PAD - box.left) / box.plot_w, y=1,
-            xanchor="left", yanchor="top", yshift=box.top - PAD, align="left", showarrow=False,
-            font={"size": font + 1, "color": "#222"},
-        )  # fmt: skip
-    if caption_lines:
-        fig.add_annotation(
-            text="<br>".join(caption_lines), xref="paper", yref="paper", x=(PAD - box.left) / box.plot_w, y=0,
-            xanchor="left", yanchor="top", yshift=-below, align="left", showarrow=False,
-            font={"size": font - 2, "color": "#555"},
-        )  # fmt: skip
+    return below + _legend(fig, font, box, below)
 
 
 def _tick_band(fig: go.Figure, axis: str, font: int) -> float:
