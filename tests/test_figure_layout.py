@@ -8,6 +8,8 @@ two texts overlap, no text is below 8 px (6 pt), and its colour bar is at least 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +49,12 @@ _MEASURE = """() => {
 def layouts() -> dict[str, dict[str, Any]]:
     """Every case rendered to SVG in one renderer call, then measured in one page of one browser."""
     from explain.export.rendering import render_many
-    from tests.browser_harness import browser
+    from tests.browser_harness import CHROMIUM, browser
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: CI must run the layout test (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
 
     figures = [for_print(SPECIMENS[n][1](long), SPECIMENS[n][0], FigureStyle(size), CAPTION) for n, long, size in CASES]  # type: ignore[arg-type]
     figures += [SPECIMENS[n][1](long).update_layout(width=width) for n, long, width in SCREEN]

@@ -221,21 +221,24 @@ def _tokens(fig: go.Figure, style: FigureStyle) -> None:
 
 
 def _tokens_fill(fig: go.Figure, style: FigureStyle, plot_w: float) -> float:
-    """Tokens re-wrapped into rows as wide as the plot (in monospace columns), never squeezed."""
+    """Tokens re-wrapped into rows as wide as the plot (in monospace columns), never squeezed. Shapes and
+    notes are edited as plain dicts and set once: Plotly validates every property set (17 s at 512 tokens)."""
     font = style.font
     columns = max(10, int(plot_w / (0.61 * font)) - 1)  # DejaVu Sans Mono advances 0.602 em
+    shapes = [s.to_plotly_json() for s in fig.layout.shapes]
+    notes = [n.to_plotly_json() for n in fig.layout.annotations]
     x, line = 0.0, 0
-    for shape, note in zip(fig.layout.shapes, fig.layout.annotations, strict=False):
-        w = shape.x1 - shape.x0 + 0.3
+    for shape, note in zip(shapes, notes, strict=False):
+        w = shape["x1"] - shape["x0"] + 0.3
         if w > columns:  # a token longer than a row (a URL): cut, its full text is in the data files
             w = columns
-            note.text = clip(note.text, (columns - 1.5) * 0.6 * font, font)
+            note["text"] = clip(note["text"], (columns - 1.5) * 0.6 * font, font)
         if x and x + w > columns:
             x, line = 0.0, line + 1
         shape.update(x0=x, x1=x + w - 0.3, y0=-line - 0.4, y1=-line + 0.4)
-        note.update(x=x + (w - 0.3) / 2, y=-line)
-        note.font.size = font
+        note.update(x=x + (w - 0.3) / 2, y=-line, font={**note.get("font", {}), "size": font})
         x += w
+    fig.layout.shapes, fig.layout.annotations = shapes, notes  # replaced whole: update_layout merges one by one
     fig.layout.xaxis.range = [-0.5, columns + 0.5]
     fig.layout.yaxis.range = [-line - 0.6, 0.6]
     return (line + 1.2) * 1.8 * font
