@@ -4,6 +4,11 @@ Each SVG is drawn by Kaleido (as the export draws it) and measured in headless C
 of every ``<text>`` gives the real glyph extents. A figure passes when every text lies inside the canvas, no
 two texts overlap, no text is below 8 px (6 pt), and its colour bar is at least ``MIN_COLORBAR_PX`` long and
 10 px thick with at least three tick labels that do not overlap.
+
+Seen to fail (print_style/print_kinds broken on purpose, then restored): without the caption's band in the
+bottom margin every one of the 76 print cases fails "inside the canvas"; without the x title's band 45 fail
+"no overlap" (title over caption); with colour bars half a plot long 8 fail the colour-bar test. The screen
+head maps before the #15 fix failed "no overlap" ("head" title under the chart title) at 500 and 900 px.
 """
 
 from __future__ import annotations
