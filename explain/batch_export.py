@@ -21,6 +21,7 @@ from explain.methods.attribution import attribute
 from explain.models.loading import ModelBundle
 from explain.readers import Record, file_records, has_bad_bytes, shown_names
 from explain.views import exports as views
+from explain.views.print_style import FigureStyle
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,11 @@ def export_batch(
     out: Path,
     formats: Sequence[str],
     on_row: Callable[[int], None] | None = None,
+    style: FigureStyle | None = None,
 ) -> dict[str, Any]:
-    """Write every row's figures and data under ``out``; returns the run's summary (also manifest.json)."""
+    """Write every row's figures and data under ``out``; returns the run's summary (also manifest.json).
+    ``style``: how the PNG, SVG and PDF figures are laid out (recorded in every manifest)."""
+    style = style or FigureStyle()
     out.mkdir(parents=True, exist_ok=True)
     index = []
     for i, row in enumerate(rows, start=1):
@@ -90,7 +94,7 @@ def export_batch(
                 raise InputError(row.error)
             if not row.text.strip():
                 raise InputError("The row has no text.")
-            label = _export_row(bundle, row, out / folder, formats)
+            label = _export_row(bundle, row, out / folder, formats, style)
         except GlimpseError as exc:
             status, error = "error", str(exc)
         except Exception as exc:  # one bad row (a file error, a failed render) must not stop the batch
@@ -107,6 +111,7 @@ def export_batch(
         "model": {"source": bundle.info.source, "weights_sha256": export.weights_sha256(bundle),
                   "labels": list(bundle.info.labels)},
         "formats": list(formats),
+        "figure_style": style.manifest(),
         "rows": len(rows),
         "ok": sum(r["status"] == "ok" for r in index),
         "errors": sum(r["status"] == "error" for r in index),
@@ -117,7 +122,7 @@ def export_batch(
     return summary
 
 
-def _export_row(bundle: ModelBundle, row: BatchRow, folder: Path, formats: Sequence[str]) -> str:
+def _export_row(bundle: ModelBundle, row: BatchRow, folder: Path, formats: Sequence[str], style: FigureStyle) -> str:
     enc = prepare_input(bundle, row.text, row.text_b)
     result = run_attention(bundle, enc)
     view = attention_view(result, hide_special=False, merge_words=False)
@@ -127,11 +132,12 @@ def _export_row(bundle: ModelBundle, row: BatchRow, folder: Path, formats: Seque
         attribution = attribute(bundle, enc)
         all_views.insert(0, views.attribution_exports(bundle, attribution))
         label = bundle.info.labels[attribution.target]
-    written = views.files(all_views, formats)
+    written = views.files(all_views, formats, style)
     for name, data in written.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     (folder / "manifest.json").write_bytes(export.to_json({**all_views[0].provenance.manifest(),
+                                                            "figure_style": style.manifest(),
                                                             "files": sorted(written)}))  # fmt: skip
     return label

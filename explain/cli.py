@@ -73,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--out", required=True, type=Path, help="output folder")
     ex.add_argument("--formats", default="png,svg,pdf,html,csv,json", help="comma list of png,svg,pdf,html,csv,json")
+    ex.add_argument(
+        "--figure-size",
+        choices=("column", "page"),
+        default="column",
+        help="lay figures out one column of a paper wide (3.3 in) or a page wide (7 in)",
+    )
+    ex.add_argument("--scale", type=float, default=None,
+                    help="PNG pixels per figure unit, 96 units to the inch (default 3.125: 300 dpi)")  # fmt: skip
     ex.set_defaults(run=_export)
     att = sub.add_parser("attention", help="tokens and attention for a text (or pair)")
     _text_args(att)
@@ -296,8 +304,12 @@ def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     unknown = sorted(set(formats) - set(FIGURE_FORMATS) - set(DATA_FORMATS))
     if unknown or not formats:
         raise GlimpseError(f"Unknown formats {unknown}. Available: {', '.join(FIGURE_FORMATS + DATA_FORMATS)}.")
+    from explain.views.print_style import DEFAULT_SCALE, FigureStyle
+
+    # checked before any work: a bad --scale stops here, not after the first row
+    style = FigureStyle(args.figure_size, DEFAULT_SCALE if args.scale is None else args.scale)
     rows = read_inputs(args.input)
-    return export_batch(bundle, rows, args.out, formats, on_row=_progress_bar("exporting", len(rows)))
+    return export_batch(bundle, rows, args.out, formats, on_row=_progress_bar("exporting", len(rows)), style=style)
 
 
 def _progress_bar(what: str, total: int) -> Callable[[int], None]:

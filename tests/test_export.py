@@ -23,6 +23,7 @@ from explain import (
 from explain.cli import main
 from explain.export import files as export
 from explain.views import exports as views
+from explain.views.print_style import FigureStyle
 from tests.fixtures import XSS
 
 TEXT = "The film 日本 was 😀 wonderful"
@@ -66,23 +67,25 @@ def attribution_views(payload_model_dir: Path) -> tuple[ModelBundle, views.ViewE
 
 
 def test_static_formats_are_real(attention_views: views.ViewExports) -> None:
+    """PNG, SVG and PDF are laid out for print: a column is 3.3 in (317 px at 96 per inch, as SVG and PDF
+    viewers size them), a page 7 in (672 px); a PNG has ``scale`` pixels per unit (3.125: 300 dpi)."""
     heatmap = attention_views.figures[0]
     caption = attention_views.provenance.caption()
-    sized = views.FigureExport("sized", "sized", lambda: heatmap.build().update_layout(width=640, height=480))  # type: ignore[misc]
-    assert _png_size(views.figure_bytes(sized, "png", 2.0, caption)) == (1280, 960)  # scale 2: twice the layout
-    assert _png_size(views.figure_bytes(sized, "png", 1.0, caption)) == (640, 480)
-    # without a declared width, Plotly's default width of 700 px applies; the height is the figure's own
-    fig = heatmap.build()  # type: ignore[misc]
-    assert fig.layout.width is None and fig.layout.height == 260 + 14 * 8  # 8 words
-    assert _png_size(views.figure_bytes(heatmap, "png", 3.0, caption)) == (3 * 700, 3 * fig.layout.height)
-    svg = views.figure_bytes(heatmap, "svg", 2.0, caption)
+    column = views.print_figure(heatmap, FigureStyle("column"), caption)
+    assert (column.layout.width, FigureStyle("page").width) == (317, 672)  # 3.3 x 96 and 7 x 96, by hand
+    height = column.layout.height
+    png = views.figure_bytes(heatmap, "png", FigureStyle("column", 3.125), caption)
+    assert _png_size(png) == (int(317 * 3.125), int(height * 3.125))  # 300 dpi; Chromium drops the fraction
+    assert _png_size(views.figure_bytes(heatmap, "png", 1.0, caption)) == (317, height)  # a bare number: the scale
+    svg = views.figure_bytes(heatmap, "svg", FigureStyle("page"), caption)
     root = ET.fromstring(svg)
-    assert (root.get("width"), root.get("height")) == ("700", str(fig.layout.height))  # vector: layout size
+    page = views.print_figure(heatmap, FigureStyle("page"), caption)
+    assert (root.get("width"), root.get("height")) == ("672", str(page.layout.height))  # vector: layout size
     svg_text = _svg_texts(svg)
     for word in ("film", "日本", "wonderful", "Layer 1, head 2"):
         assert word in svg_text
-    assert "model: folder:" in svg_text  # the caption line
-    assert _pdf_pages(views.figure_bytes(heatmap, "pdf", 2.0, caption)) == 1
+    assert "model: folder:" in svg_text  # the caption, wrapped onto lines of its own
+    assert _pdf_pages(views.figure_bytes(heatmap, "pdf", FigureStyle(), caption)) == 1
 
 
 def test_the_persistent_renderer_serves_repeated_exports(
@@ -159,6 +162,7 @@ def test_bundle_has_everything_and_a_full_manifest(attribution_views: tuple[obje
     assert manifest["model"]["labels"] == [XSS, "positive"] and manifest["input"]["text"] == TEXT
     assert {"torch", "transformers", "captum", "plotly", "kaleido"} <= set(manifest["versions"])
     assert manifest["task"] == "attribution" and manifest["steps"] == result.n_steps  # type: ignore[attr-defined]
+    assert manifest["figure_style"]["size"] == "column" and manifest["figure_style"]["png_dpi"] == 300.0  # defaults
 
 
 def test_html_export_is_standalone_and_escaped(attribution_views: tuple[object, views.ViewExports, object]) -> None:
@@ -177,14 +181,24 @@ def test_batch_export_cli(capsys: pytest.CaptureFixture[str], payload_model_dir:
     inputs.write_text('text_a,text_b\n"A fine, warm film",\nGood start,then </script>\n"  ",\n', encoding="utf-8")
     out = tmp_path / "out"
     code = main(["--model", str(payload_model_dir), "export", "--input", str(inputs), "--out", str(out),
-                 "--formats", "svg,json,csv"])  # fmt: skip
+                 "--formats", "svg,json,csv", "--figure-size", "page", "--scale", "2"])  # fmt: skip
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
+    style = {
+        "size": "page",
+        "width_inches": 7.0,
+        "png_scale": 2.0,
+        "png_dpi": 192.0,
+        "vector_units": "px at 96 per inch",
+    }
+    assert summary["figure_style"] == style  # the run's manifest records the choice
     assert summary["rows"] == 3 and summary["ok"] == 2 and summary["errors"] == 1  # the blank row is reported
     index = (out / "index.csv").read_text().splitlines()
     assert index[0].startswith("row,folder,text") and len(index) == 4 and "no text" in index[3]
     folder = out / "row-00002"
-    assert (folder / "figures" / "attribution-tokens.svg").exists()
+    svg = (folder / "figures" / "attribution-tokens.svg").read_bytes()
+    assert ET.fromstring(svg).get("width") == "672"  # 7 in at 96 per inch
+    assert json.loads((folder / "manifest.json").read_text())["figure_style"] == style
     assert not list(folder.rglob("*.png"))  # only the asked formats
     assert json.loads((folder / "data" / "attribution.json").read_text())["labels"][0] == "[CLS]"
     bad = tmp_path / "bad.txt"

@@ -18,6 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 import explain
 from explain.export import files as export
 from explain.views import exports as views
+from explain.views.print_style import PX_PER_INCH, FigureStyle
 from ui.state import md
 
 
@@ -25,7 +26,7 @@ from ui.state import md
 class _Ask:
     """One file the panel can prepare."""
 
-    key: tuple[object, ...]  # (view identity, what, name, format, scale): equal asks give equal files
+    key: tuple[object, ...]  # (view identity, what, name, format, style): equal asks give equal files
     label: str  # as on its button
     file_name: str
     build: Callable[[], bytes]
@@ -42,19 +43,22 @@ class _Prepared:
 def export_panel(key: str, view: views.ViewExports) -> None:
     """The export expander of a page: one figure, one data set, or everything."""
     with st.expander("Export figures and data", icon=":material/download:"):
-        c1, c2, c3 = st.columns([3, 1, 1])
+        c1, c2, c3, c4 = st.columns([3, 1, 1.4, 1.4])
         titles = [f.title for f in view.figures]
         title = c1.selectbox("Figure", titles, key=f"export.{key}.figure")
         item = view.figures[titles.index(title)] if title in titles else view.figures[0]
         fmt = c2.selectbox("Format", item.formats, key=f"export.{key}.format", format_func=str.upper)
-        scale = c3.select_slider(
-            "PNG scale", [1, 2, 3, 4], value=2, key=f"export.{key}.scale",
-            help="Pixels per figure unit: 2 is sharp on screens, 4 suits print (about 300 dpi at 6 inches wide).",
+        size = c3.selectbox(
+            "Figure size", ["column", "page"], key=f"export.{key}.size", format_func=_SIZES.__getitem__,
+            help="PNG, SVG and PDF are laid out for a paper: one column wide or the full text width.",
         )  # fmt: skip
+        dpi = c4.select_slider("PNG dpi", [150, 300, 600], value=300, key=f"export.{key}.dpi",
+                               help="Pixels per inch of a PNG; SVG and PDF are vector.")  # fmt: skip
+        style = FigureStyle(size, dpi / PX_PER_INCH)
         caption = view.provenance.caption()
         figure = _Ask(
-            (view.identity, "figure", item.name, fmt, scale if fmt == "png" else None), f"{title} ({fmt.upper()})",
-            f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, scale, caption),
+            (view.identity, "figure", item.name, fmt, style if fmt in _LAID_OUT else None), f"{title} ({fmt.upper()})",
+            f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, style, caption),
         )  # fmt: skip
         asks = {f"export.{key}.prepare.figure": figure}
         clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
@@ -66,8 +70,8 @@ def export_panel(key: str, view: views.ViewExports) -> None:
                            lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
                 clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
                 asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
-        everything = _Ask((view.identity, "zip", scale), "Everything (zip)", f"glimpse-{key}.zip",
-                          lambda: views.bundle([view], scale))  # fmt: skip
+        everything = _Ask((view.identity, "zip", style), "Everything (zip)", f"glimpse-{key}.zip",
+                          lambda: views.bundle([view], style))  # fmt: skip
         asks[f"export.{key}.prepare.zip"] = everything
         clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
         if clicked is not None:
@@ -75,9 +79,11 @@ def export_panel(key: str, view: views.ViewExports) -> None:
         _offer(key, {a.key for a in asks.values()})
 
 
+_SIZES = {"column": "One column (3.3 in)", "page": "Page width (7 in)"}
+_LAID_OUT = ("png", "svg", "pdf")  # HTML is the figure as on screen
 _ZIP_HELP = (
     "All figures as SVG, PDF, PNG and HTML, the data as JSON and CSV, and manifest.json (model and weight hash, "
-    "text, method, baseline, steps, δ, library versions, time)."
+    "text, method, baseline, steps, δ, figure size and dpi, library versions, time)."
 )
 
 

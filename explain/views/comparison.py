@@ -35,7 +35,12 @@ def row_labels(alignment: Alignment) -> list[str]:
 
 def delta_figure(alignment: Alignment, words: WordDelta, names: tuple[str, str], what: str) -> go.Figure:
     """Per aligned word: IG under A, under B, and Δ = B − A, on one scale."""
-    ticks = axis_labels(row_labels(alignment))
+    return delta_bars(row_labels(alignment), words, names, what)
+
+
+def delta_bars(labels: list[str], words: WordDelta, names: tuple[str, str], what: str) -> go.Figure:
+    """The bars of :func:`delta_figure`, one group per label (a row of the alignment)."""
+    ticks = axis_labels(labels)
     fig = go.Figure()
     for values, name, color in (
         (words.scores_a, names[0], "#92c5de"),
@@ -88,6 +93,7 @@ def sentence_exports(bundle: ModelBundle, r: SentenceComparisonResult) -> ViewEx
             lambda: diagnostics.head_map(
                 r.divergence, "Attention divergence A vs B (JS, bits)", "JS", signed=False, limit=1.0
             ),
+            kind="head-map",
         )
     ]
     if r.words is not None:
@@ -98,6 +104,7 @@ def sentence_exports(bundle: ModelBundle, r: SentenceComparisonResult) -> ViewEx
                 "delta",
                 "IG of A and B with Δ",
                 lambda: delta_figure(r.alignment, words, ("A", "B"), "integrated gradients"),
+                kind="hbars",
             ),
         )
     data = [
@@ -117,7 +124,7 @@ def model_exports(bundle_a: ModelBundle, r: ModelComparisonResult) -> ViewExport
         method="IG per typed word; best-matching heads",
         extra={"model_a": r.model_a, "model_b": r.model_b, "tokenizers_differ": r.tokenizers_differ},
     )
-    figs = [FigureExport("head-similarity", "Head similarity", lambda: similarity_map(r))]
+    figs = [FigureExport("head-similarity", "Head similarity", lambda: similarity_map(r), kind="head-map")]
     if r.words is not None:
         words = r.words
         figs.insert(
@@ -126,6 +133,7 @@ def model_exports(bundle_a: ModelBundle, r: ModelComparisonResult) -> ViewExport
                 "delta",
                 "IG of both models with Δ",
                 lambda: delta_figure(r.alignment, words, ("model A", "model B"), "integrated gradients"),
+                kind="hbars",
             ),
         )
     data = [

@@ -167,7 +167,11 @@ def corpus_exports(
     )
     figs: list[FigureExport] = []
     if summary.get("accuracy"):
-        figs.append(FigureExport("confusion", "Confusion matrix", lambda: confusion_figure(summary["accuracy"])))
+        figs.append(
+            FigureExport(
+                "confusion", "Confusion matrix", lambda: confusion_figure(summary["accuracy"]), kind="confusion"
+            )
+        )
     words = summary["top_words"]
     for label in words["by_class"]:
         figs.append(
@@ -175,6 +179,7 @@ def corpus_exports(
                 f"top-words-{_stem(label)}",
                 f"Top words for {label}",
                 partial(top_words_figure, words["by_class"], label, words["min_count"]),
+                kind="hbars",
             )
         )
     for stat in summary["head_statistics"]["mean"]:
@@ -183,10 +188,13 @@ def corpus_exports(
                 f"heads-{stat}",
                 f"Mean {stat} per head",
                 partial(head_stat_figure, summary["head_statistics"]["mean"], stat),
+                kind="head-map",
             )
         )
     if summary.get("faithfulness"):
-        figs.append(FigureExport("aopc", "Mean AOPC per method", lambda: aopc_figure(summary["faithfulness"])))
+        figs.append(
+            FigureExport("aopc", "Mean AOPC per method", lambda: aopc_figure(summary["faithfulness"]), kind="hbars")
+        )
     columns = list(shown)
     rows = [[shown[c][i] for c in columns] for i in range(len(shown["number"]))]
     table = DataExport(

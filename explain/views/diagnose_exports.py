@@ -22,8 +22,9 @@ from explain.views.exports import DataExport, FigureExport, ViewExports
 
 
 def importance_figures(imp: HeadImportanceResult, label: str) -> tuple[go.Figure, go.Figure]:
+    # in percentage points: a change of 0.0004 in probability is "0.04 pp", not Plotly's "400μ"
     ablation = diagnostics.head_map(
-        imp.delta_probability, f"Δ P({label}) when a head is removed", "Δ probability", signed=True
+        imp.delta_probability * 100, f"Δ P({label}) when a head is removed", "Δ P (pp)", signed=True
     )
     gradient = diagnostics.head_map(
         imp.gradient, "Gradient head importance |∂ logit / ∂ head|", "|gradient|", signed=False
@@ -89,8 +90,12 @@ def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
     if d.importance is not None:
         imp = d.importance
         figs += [
-            FigureExport("head-ablation", "Head ablation map", lambda: importance_figures(imp, label)[0]),
-            FigureExport("head-gradient", "Gradient head importance", lambda: importance_figures(imp, label)[1]),
+            FigureExport(
+                "head-ablation", "Head ablation map", lambda: importance_figures(imp, label)[0], kind="head-map"
+            ),
+            FigureExport(
+                "head-gradient", "Gradient head importance", lambda: importance_figures(imp, label)[1], kind="head-map"
+            ),
         ]
         data.append(
             DataExport(
@@ -107,6 +112,7 @@ def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
                 "agreement",
                 "Attention vs IG",
                 lambda: diagnostics.head_map(agree, "Attention vs IG (rank correlation)", "ρ", signed=True, limit=1.0),
+                kind="head-map",
             )
         )
         if norm is not None:
@@ -115,6 +121,7 @@ def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
                     "agreement-norm",
                     "Norm-based attention vs IG",
                     lambda: diagnostics.head_map(norm, "‖αf(x)‖ vs IG (rank correlation)", "ρ", signed=True, limit=1.0),
+                    kind="head-map",
                 )
             )
         if d.importance is None:

@@ -33,7 +33,7 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
             z=np.asarray(values, dtype=np.float64),
             x=list(range(heads)),
             y=list(range(layers)),
-            colorbar={"title": {"text": plotly_text(what)}, "thickness": 12},
+            colorbar={"title": {"text": plotly_text(what), "side": "right"}, "thickness": 12},  # not over its ticks
             xgap=1,
             ygap=1,
             hoverinfo="skip",
@@ -51,17 +51,22 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
             mode="markers",
             hovertemplate=f"layer %{{y}} · head %{{x}}<br>{plotly_text(what)} %{{customdata:+.4f}}<extra></extra>",
             showlegend=False,
+            meta="select-cells",  # print_kinds drops it: a static figure has nothing to click
             marker={"symbol": "square", "size": 30, "opacity": 0.01, "color": "#000"},
         )
     )
+    # Axes span exactly the cells (autorange pads for the click markers: heads -1..12 for 0..11), and the
+    # title sits in a band of its own above the head ticks and their title (they collided in 50 px).
     fig.update_layout(
-        title={"text": plotly_text(title)},
-        height=max(260, 36 * layers + 110),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        xaxis={"title": {"text": "head"}, "dtick": 1, "side": "top"},
-        yaxis={"title": {"text": "layer"}, "dtick": 1, "autorange": "reversed"},
+        title={"text": plotly_text(title), "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
+        height=max(290, 36 * layers + 140),
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        xaxis={"title": {"text": "head", "standoff": 6}, "side": "top", "range": [-0.5, heads - 0.5],
+               "tickmode": "array", "tickvals": list(range(heads)), "zeroline": False, "showgrid": False},
+        yaxis={"title": {"text": "layer", "standoff": 6}, "range": [layers - 0.5, -0.5], "tickmode": "array",
+               "tickvals": list(range(layers)), "zeroline": False, "showgrid": False},
         clickmode="event+select",
-    )
+    )  # fmt: skip
     return fig
 
 

@@ -28,6 +28,7 @@ from explain.methods.attribution import AttributionResult, word_scores
 from explain.models.loading import ModelBundle
 from explain.views import figures
 from explain.views.bertviz import bertviz_html, layers_within_budget
+from explain.views.print_style import FigureStyle, for_print
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 #: Longer inputs export the chosen layer's heads instead of every layer (128 tokens: ~32 MB of JSON already).
@@ -37,12 +38,14 @@ DATA_FORMATS = ("json", "csv")
 
 @dataclass(frozen=True)
 class FigureExport:
-    """A figure as on screen; ``html`` overrides the interactive version (bertviz's own views)."""
+    """A figure as on screen (HTML exports it so); static files lay it out for print as ``kind`` says
+    (``print_kinds.KINDS``). ``html`` overrides the interactive version (bertviz's own views)."""
 
     name: str  # file stem
     title: str
     build: Callable[[], go.Figure] | None = None
     html: Callable[[], str] | None = None
+    kind: str = "curves"  # how print lays it out: heatmap, grid, head-map, confusion, hbars, tokens, curves
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -71,8 +74,16 @@ class ViewExports:
         return repr((p.model, p.weights_sha256, p.text, p.text_b, p.caption(), sorted(p.extra.items()), self.choices))
 
 
-def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> bytes:
-    """One figure in one format, captioned with its provenance."""
+def print_figure(item: FigureExport, style: FigureStyle, caption: str, fig: go.Figure | None = None) -> go.Figure:
+    """``item``'s figure laid out for print (``fig``: its on-screen figure, if already built)."""
+    assert item.build is not None
+    return for_print(item.build() if fig is None else fig, item.kind, style, caption)
+
+
+def figure_bytes(item: FigureExport, fmt: str, style: FigureStyle | float, caption: str) -> bytes:
+    """One figure in one format, captioned with its provenance; PNG, SVG and PDF laid out for print
+    (a bare number is the PNG scale of a column-wide figure)."""
+    style = style if isinstance(style, FigureStyle) else FigureStyle(scale=style)
     if fmt == "html":
         if item.html is not None:
             return item.html().encode("utf-8")
@@ -80,7 +91,7 @@ def figure_bytes(item: FigureExport, fmt: str, scale: float, caption: str) -> by
         return export.figure_html(export.with_caption(item.build(), caption), item.title)
     if item.build is None:
         raise ValueError(f"'{item.title}' exists as interactive HTML only.")
-    return to_static(export.with_caption(item.build(), caption), fmt, scale)  # type: ignore[arg-type]
+    return to_static(print_figure(item, style, caption), fmt, style.scale)  # type: ignore[arg-type]
 
 
 def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = None) -> bytes:
@@ -88,30 +99,31 @@ def data_bytes(item: DataExport, fmt: str, payload: Mapping[str, Any] | None = N
     return export.to_json(payload, indent=None) if fmt == "json" else item.csv(payload)
 
 
-def files(views: Sequence[ViewExports], formats: Sequence[str], scale: float = 2.0) -> dict[str, bytes]:
+def files(views: Sequence[ViewExports], formats: Sequence[str], style: FigureStyle | None = None) -> dict[str, bytes]:
     """Every figure and data set of ``views`` in the requested formats, by relative file name.
 
     Each figure is built and captioned once for all its formats, and every static image of every view
     goes to the renderer in one call, so its tabs work in parallel.
     """
+    style = style or FigureStyle()
     out: dict[str, bytes] = {}
     static: list[tuple[str, dict[str, Any], StaticFormat]] = []
     for view in views:
         caption = view.provenance.caption()
         for item in view.figures:
-            static.extend(_figure_files(item, [f for f in item.formats if f in formats], caption, out))
+            static.extend(_figure_files(item, [f for f in item.formats if f in formats], caption, style, out))
         for d in view.data:
             wanted = [f for f in DATA_FORMATS if f in formats]
             payload = d.build() if wanted else None  # once for JSON and CSV
             for fmt in wanted:
                 out[f"data/{d.name}.{fmt}"] = data_bytes(d, fmt, payload)
-    images = render_many([(spec, fmt, scale) for _, spec, fmt in static])
+    images = render_many([(spec, fmt, style.scale) for _, spec, fmt in static])
     out.update((name, image) for (name, _, _), image in zip(static, images, strict=True))
     return out
 
 
 def _figure_files(
-    item: FigureExport, wanted: Sequence[str], caption: str, out: dict[str, bytes]
+    item: FigureExport, wanted: Sequence[str], caption: str, style: FigureStyle, out: dict[str, bytes]
 ) -> list[tuple[str, dict[str, Any], StaticFormat]]:
     """Writes ``item``'s HTML into ``out`` (and a placeholder per image, for the file order); returns
     the static images still to render, all from one build of the figure."""
@@ -119,8 +131,9 @@ def _figure_files(
         if item.html is not None and "html" in wanted:
             out[f"figures/{item.name}.html"] = item.html().encode("utf-8")
         return []
-    fig = export.with_caption(item.build(), caption)
-    spec = fig.to_dict() if set(wanted) & set(STATIC_FORMATS) else {}
+    screen = item.build()
+    fig = export.with_caption(screen, caption)
+    spec = print_figure(item, style, caption, screen).to_dict() if set(wanted) & set(STATIC_FORMATS) else {}
     static: list[tuple[str, dict[str, Any], StaticFormat]] = []
     for fmt in wanted:
         name = f"figures/{item.name}.{fmt}"
@@ -132,9 +145,12 @@ def _figure_files(
     return static
 
 
-def bundle(views: Sequence[ViewExports], scale: float = 2.0) -> bytes:
-    """A zip of every figure (SVG, PDF, PNG, HTML), every data set (JSON, CSV) and manifest.json."""
-    return export.zip_bundle(files(views, (*FIGURE_FORMATS, *DATA_FORMATS), scale), views[0].provenance.manifest())
+def bundle(views: Sequence[ViewExports], style: FigureStyle | None = None) -> bytes:
+    """A zip of every figure (SVG, PDF, PNG, HTML), every data set (JSON, CSV) and manifest.json (with the
+    figure style the images were laid out in)."""
+    style = style or FigureStyle()
+    manifest = {**views[0].provenance.manifest(), "figure_style": style.manifest()}
+    return export.zip_bundle(files(views, (*FIGURE_FORMATS, *DATA_FORMATS), style), manifest)
 
 
 @dataclass(frozen=True)
@@ -177,12 +193,14 @@ def attention_exports(
     w, labels, lh = view.weights, view.labels, f"L{c.layer}-H{c.head}"
     figs = [
         FigureExport(f"attention-{lh}", f"Layer {c.layer}, head {c.head}",
-                     lambda: figures.attention_heatmap(w[c.layer, c.head], labels, f"Layer {c.layer}, head {c.head}")),
+                     lambda: figures.attention_heatmap(w[c.layer, c.head], labels, f"Layer {c.layer}, head {c.head}"),
+                     kind="heatmap"),
         FigureExport(f"attention-L{c.layer}-mean", f"Layer {c.layer}, mean of heads",
                      lambda: figures.attention_heatmap(head_average(w[c.layer : c.layer + 1])[0], labels,
-                                                       f"Layer {c.layer}, mean of its {info.num_heads} heads")),
-        FigureExport("attention-grid", "Layer × head grid", lambda: figures.head_grid(w)),
-        FigureExport("attention-rollout", "Attention rollout", rollout_figure),
+                                                       f"Layer {c.layer}, mean of its {info.num_heads} heads"),
+                     kind="heatmap"),
+        FigureExport("attention-grid", "Layer × head grid", lambda: figures.head_grid(w), kind="grid"),
+        FigureExport("attention-rollout", "Attention rollout", rollout_figure, kind="hbars"),
     ]  # fmt: skip
     layers = c.bertviz_layers
     if layers is None:
@@ -235,9 +253,10 @@ def attribution_exports(
 
     figs = (
         FigureExport("attribution-tokens", "Coloured tokens",
-                     lambda: figures.token_figure(labels, shown, what, what, signed="Sal" not in method)),
+                     lambda: figures.token_figure(labels, shown, what, what, signed="Sal" not in method),
+                     kind="tokens"),
         FigureExport("attribution-bars", "Sorted bars",
-                     lambda: figures.attribution_bars(labels, shown, f"{method}, sorted", what)),
+                     lambda: figures.attribution_bars(labels, shown, f"{method}, sorted", what), kind="hbars"),
     )  # fmt: skip
     data_exports = (DataExport("attribution", "Attributions", data, export.attribution_csv),)
     return ViewExports(figs, data_exports, prov, repr((method, words)))
