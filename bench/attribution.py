@@ -69,9 +69,9 @@ def own_set() -> list[str]:
     return [line.strip() for line in (ROOT / "bench" / "data" / "reviews.txt").read_text().split("\n") if line.strip()]
 
 
-def windows(bundle: Any, n_tokens: int, count: int, seed: int = 0) -> list[str]:
+def windows(bundle: Any, n_tokens: int, count: int, seed: int = 0, data: Path = SHARED / "dev.tsv") -> list[str]:
     """``count`` windows of exactly ``n_tokens`` tokens of SST-2 dev text, starting at random words."""
-    words = " ".join(_sentences(SHARED / "dev.tsv")).split()
+    words = " ".join(_sentences(data)).split()
     rng = random.Random(seed * 1000 + n_tokens)
     out = []
     for _ in range(count):

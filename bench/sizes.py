@@ -28,7 +28,6 @@ import argparse
 import copy
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.attribution import windows  # noqa: E402
 from explain import ModelSource, SourceKind, load_bundle, prepare_input  # noqa: E402
 from explain.compare.sentences import compare_sentences  # noqa: E402
 from explain.methods.attention import run_attention  # noqa: E402
@@ -70,27 +70,6 @@ def build(size: str, folder: Path, tokenizer_dir: Path) -> Path:
     tf.BertForSequenceClassification(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
-
-
-def windows(bundle: ModelBundle, n_tokens: int, count: int, data: Path, seed: int = 0) -> list[str]:
-    """``count`` windows of exactly ``n_tokens`` tokens of SST-2 dev text, starting at random words."""
-    lines = data.read_text(encoding="utf-8").split("\n")[1:]
-    words = " ".join(line.rsplit("\t", 1)[0] for line in lines if line.strip()).split()
-    rng = random.Random(seed * 1000 + n_tokens)
-
-    def length(text: str) -> int:
-        return len(bundle.tokenizer(text)["input_ids"])
-
-    out = []
-    for _ in range(count):
-        start = rng.randrange(0, len(words) - 4 * n_tokens)
-        lo, hi = 1, 4 * n_tokens
-        while lo < hi:  # the longest run of words from ``start`` that fits
-            mid = (lo + hi + 1) // 2
-            lo, hi = (mid, hi) if length(" ".join(words[start : start + mid])) <= n_tokens else (lo, mid - 1)
-        text = " ".join(words[start : start + lo])
-        out.append(text + " ." * (n_tokens - length(text)))  # a word of several pieces overshot: one-piece words
-    return out
 
 
 def timed(fn: Callable[[], Any], device: torch.device) -> tuple[Any, float]:
@@ -203,15 +182,15 @@ def main() -> None:
             folder = build(size, Path(tmp) / size, args.tokenizer)
             bundle = load_bundle(ModelSource(SourceKind.FOLDER, str(folder)), args.device)
             print(f"{size}: {bundle.info.num_parameters / 1e6:.0f}M parameters on {bundle.info.device}", flush=True)
-            warm = windows(bundle, 32, 1, args.data, seed=99)
+            warm = windows(bundle, 32, 1, seed=99, data=args.data)
             measure(bundle, warm, 1, float("inf"))  # every kernel once
             if bundle.device.type == "cuda" and size == "base":
                 cpu = load_bundle(ModelSource(SourceKind.FOLDER, str(folder)), "cpu")
-                report["gpu vs cpu (bert-base)"] = _equal_within(bundle, cpu, windows(bundle, 32, 3, args.data))
+                report["gpu vs cpu (bert-base)"] = _equal_within(bundle, cpu, windows(bundle, 32, 3, data=args.data))
                 print(f"  gpu vs cpu: {report['gpu vs cpu (bert-base)']}", flush=True)
                 del cpu
             for n in (int(x) for x in args.lengths.split(",")):
-                texts = windows(bundle, n, args.count, args.data)
+                texts = windows(bundle, n, args.count, data=args.data)
                 load = os.getloadavg()[0]
                 rows = measure(bundle, texts, args.diagnose_count, time.perf_counter() + args.budget_s)
                 entry = {k: quantiles(v) for k, v in rows.items()} | {"load average": load}
