@@ -141,6 +141,7 @@ def _info(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "labels": list(info.labels),
         "head_is_random": info.head_is_random,
         "parameters": info.num_parameters,
+        "device": info.device,
     }
 
 

@@ -76,3 +76,13 @@ def test_every_computation_builds_its_tensors_on_the_models_device(cpu_classifie
     # Same device, same arithmetic: only the default device differed, so the results are equal exactly.
     np.testing.assert_array_equal(moved.attribution.scores, reference.attribution.scores)
     np.testing.assert_array_equal(moved.importance.delta_probability, reference.importance.delta_probability)
+
+
+@pytest.mark.parametrize("argv", [["--device", "cpu", "info"], ["info", "--device", "cpu"]])
+def test_cli_device_goes_before_or_after_the_verb_and_info_reports_it(argv: list[str]) -> None:
+    import json
+
+    run = subprocess.run([sys.executable, "-m", "explain", *argv], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["device"] == "cpu"

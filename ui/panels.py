@@ -230,7 +230,7 @@ def model_info_download(bundle: explain.ModelBundle) -> None:
             {"source": info.source, "family": info.family, "architecture": info.architecture,
              "layers": info.num_layers, "heads": info.num_heads, "hidden_size": info.hidden_size,
              "max_length": info.max_length, "labels": list(info.labels), "head_is_random": info.head_is_random,
-             "parameters": info.num_parameters, "weights_sha256": export.weights_sha256(bundle),
+             "parameters": info.num_parameters, "device": info.device, "weights_sha256": export.weights_sha256(bundle),
              "versions": export.library_versions()}
         )  # fmt: skip
 

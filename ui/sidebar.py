@@ -104,6 +104,7 @@ def model_info(info: explain.ModelInfo) -> None:
                 "maximum length (tokens)",
                 "labels",
                 "parameters",
+                "device",
             ],
             "value": [
                 info.source,
@@ -115,6 +116,7 @@ def model_info(info: explain.ModelInfo) -> None:
                 str(info.max_length),
                 ", ".join(info.labels) if info.labels else "none (no classification head)",
                 f"{info.num_parameters / 1e6:.1f} M",
+                f"{info.device} (set GLIMPSE_DEVICE=auto|cpu|cuda|mps before starting the app)",
             ],
         },
         hide_index=True,
