@@ -464,3 +464,46 @@ def test_corpus_run_refuses_an_unwritable_root_with_the_fix(monkeypatch: pytest.
     with pytest.raises(explain.InputError, match="GLIMPSE_CORPUS_ROOT"):
         corpus_jobs.start(object(), "a.txt", b"a fine film\n", CorpusSettings())  # type: ignore[arg-type]
     assert not any(j.state == "starting" for j in corpus_jobs.jobs())  # nothing left that blocks the next run
+
+
+def _diagnose_on(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str, tab: str) -> AppTest:
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(folder))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["glimpse.text"] = text
+    at.session_state["diagnose.tab"] = tab
+    at.run()
+    at.switch_page("app_pages/diagnose.py").run()
+    _ok(at)
+    return at
+
+
+@pytest.mark.parametrize("second", ["the movie was bad", "the movie was great and the actors were bad"])
+def test_diagnose_never_pairs_another_texts_ig_with_this_input(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path, second: str
+) -> None:
+    """IG fails for a new text (queue full): no fallback to the previous text's IG, whether the token counts
+    differ (IndexError in the agreement once) or are equal (the new attention beside the old IG once)."""
+    from tests.conftest import bundle_from
+
+    first = "the movie was great and the actors were fine"
+    bundle = bundle_from(payload_model_dir)
+    counts = [explain.prepare_input(bundle, t).n_tokens for t in (first, second)]
+    assert (counts[0] == counts[1]) == (len(second) > 20), counts  # one case of each
+    at = _diagnose_on(monkeypatch, payload_model_dir, first, "Attention vs IG")
+    assert any("vs IG" in c.proto.spec for c in at.get("plotly_chart"))
+
+    def queue_full(*args: object, **kwargs: object) -> None:
+        raise explain.ComputationError("The queue is full (4 analyses waiting). Try again in a minute.")
+
+    monkeypatch.setattr(explain, "attribute", queue_full)
+    at.text_area(key="glimpse.text").set_value(second).run()
+    _ok(at)
+    assert any("queue is full" in e.value for e in at.error)
+    assert any("another text or model" in i.value for i in at.info)
+    assert not at.get("plotly_chart")  # nothing drawn from the first text's IG
+    # The same text with other settings: its own last result, said to be from the earlier settings.
+    at.text_area(key="glimpse.text").set_value(first).run()
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
+    _ok(at)
+    assert any("earlier settings (baseline pad" in c.value for c in at.caption)
+    assert any("vs IG" in c.proto.spec for c in at.get("plotly_chart"))
