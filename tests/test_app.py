@@ -507,3 +507,55 @@ def test_diagnose_never_pairs_another_texts_ig_with_this_input(
     _ok(at)
     assert any("earlier settings (baseline pad" in c.value for c in at.caption)
     assert any("vs IG" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_head_importance_is_computed_once_for_diagnose_and_compare(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    from explain.methods import ablation
+
+    text, calls = "the movie was great and the actors were fine", []
+    real = ablation.head_importance
+
+    def counting(bundle: explain.ModelBundle, encoding: explain.Encoding, **kwargs: Any) -> object:
+        calls.append((encoding.text, encoding.text_b))
+        return real(bundle, encoding, **kwargs)
+
+    monkeypatch.setattr(ablation, "head_importance", counting)
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    assert calls == [(text, None)]
+    at.session_state["compare.importance_open"] = True
+    at.switch_page("app_pages/compare.py").run()
+    _ok(at)
+    assert any("B minus A" in c.proto.spec for c in at.get("plotly_chart"))
+    assert len(calls) == 2 and calls.count((text, None)) == 1  # A's map is Diagnose's, B's is new
+
+
+def test_the_sanity_check_follows_the_ig_baseline(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    """PAD → MASK: the check is run again with MASK (once it was PAD's check, exported as MASK's)."""
+    from explain.methods import sanity
+
+    baselines: list[explain.Baseline] = []
+    real = sanity.sanity_check
+
+    def recording(*args: Any, **kwargs: Any) -> sanity.SanityResult:
+        baselines.append(kwargs["ig"].baseline)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sanity, "sanity_check", recording)
+    at = _diagnose_on(monkeypatch, payload_model_dir, "the movie was great and the actors were fine", "Sanity check")
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
+    _ok(at)
+    assert baselines == [explain.Baseline.PAD, explain.Baseline.MASK]
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.PAD).run()
+    assert len(baselines) == 2  # PAD's check is still cached
+
+
+def test_one_word_on_attention_vs_ig_says_why_and_draws_the_rest(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    at = _diagnose_on(monkeypatch, payload_model_dir, "a", "Attention vs IG")
+    assert any("at least two words" in i.value for i in at.info)
+    assert any("Layer 0, head 0" in c.proto.spec for c in at.get("plotly_chart"))  # the picked head
+    assert any("Nothing to export here yet" in c.value for c in at.caption)  # the export panel is drawn
+    assert any("Server time" in c.value for c in at.caption)  # and the page to its end

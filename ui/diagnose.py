@@ -21,7 +21,7 @@ from explain.views import diagnostics, figures
 from explain.views.bertviz import bertviz_html
 from explain.views.diagnose_exports import faithfulness_figures, importance_figures, sweep_figure
 from ui import cache, widgets
-from ui.state import Current, md
+from ui.state import Current, InputKey, md
 
 _LAYER, _HEAD = "diagnose.layer", "diagnose.head"
 #: Below this many tokens a rank correlation between two explanations is mostly chance.
@@ -33,14 +33,16 @@ def _cached(cur: Current, what: str, *key: object, compute: Any) -> Any:
         return cache.cached((what, cur.key, *key), compute)
 
 
+def importance(bundle: explain.ModelBundle, encoding: explain.Encoding, target: int) -> ablation.HeadImportanceResult:
+    """Head importance for (model, text, class), cached once for every page that shows it (Diagnose, Compare)."""
+    key = ("head importance", InputKey(bundle.source, encoding.text, encoding.text_b), target)
+    with st.spinner("Computing head importance…"):
+        return cache.cached(key, lambda: ablation.head_importance(bundle, encoding, target=target))
+
+
 def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagnosis:
     target, label = result.target, cur.bundle.info.labels[result.target]
-    imp: ablation.HeadImportanceResult = _cached(
-        cur,
-        "head importance",
-        target,
-        compute=lambda: ablation.head_importance(cur.bundle, cur.result.encoding, target=target),
-    )
+    imp = importance(cur.bundle, cur.result.encoding, target)
     left, right = st.columns(2)
     by_ablation, by_gradient = importance_figures(imp, label)
     with left:
@@ -146,8 +148,13 @@ def attention_vs_ig(cur: Current, result: explain.AttributionResult) -> Diagnosi
         )
     settings = AgreementSettings(query=query, correlation=corr, merge_words=words, signed=signed)
     norms = _cached(cur, "value norms", compute=lambda: value_norms(cur.bundle, cur.result.encoding))
-    raw = head_agreement(cur.result.weights, result.scores, cur.result.encoding, settings)
-    normed = head_agreement(norm_attention(cur.result.weights, norms), result.scores, cur.result.encoding, settings)
+    try:
+        raw = head_agreement(cur.result.weights, result.scores, cur.result.encoding, settings)
+        normed = head_agreement(norm_attention(cur.result.weights, norms), result.scores, cur.result.encoding, settings)
+    except explain.GlimpseError as exc:  # too few words to rank: say so, and draw the rest of the page
+        st.info(md(str(exc)))
+        head_detail(cur)
+        return Diagnosis(result)
     left, right = st.columns(2)
     with left:
         _pick(
@@ -217,11 +224,16 @@ def which_explanation(cur: Current, result: explain.AttributionResult) -> Diagno
 
 
 def sanity_section(cur: Current, result: explain.AttributionResult) -> Diagnosis:
-    s: sanity.SanityResult = _cached(
+    settings = sanity.SanitySettings()
+    s: sanity.SanityResult = _cached(  # IG's settings are part of the key: a PAD check is no MASK check
         cur,
         "sanity check",
         result.target,
-        compute=lambda: sanity.sanity_check(cur.bundle, cur.result.encoding, result.target, ig=result.settings),
+        result.settings,
+        settings,
+        compute=lambda: sanity.sanity_check(
+            cur.bundle, cur.result.encoding, result.target, ig=result.settings, settings=settings
+        ),
     )
     corr = {m: s.correlations[:, i] for i, m in enumerate(s.methods)}
     st.plotly_chart(diagnostics.sanity_figure(s.steps, corr, s.settings.threshold), key="diagnose.sanity")

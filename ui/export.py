@@ -40,39 +40,52 @@ class _Prepared:
 
 
 def export_panel(key: str, view: views.ViewExports) -> None:
-    """The export expander of a page: one figure, one data set, or everything."""
-    with st.expander("Export figures and data", icon=":material/download:"):
-        c1, c2, c3 = st.columns([3, 1, 1])
-        titles = [f.title for f in view.figures]
-        title = c1.selectbox("Figure", titles, key=f"export.{key}.figure")
-        item = view.figures[titles.index(title)] if title in titles else view.figures[0]
-        fmt = c2.selectbox("Format", item.formats, key=f"export.{key}.format", format_func=str.upper)
-        scale = c3.select_slider(
-            "PNG scale", [1, 2, 3, 4], value=2, key=f"export.{key}.scale",
-            help="Pixels per figure unit: 2 is sharp on screens, 4 suits print (about 300 dpi at 6 inches wide).",
-        )  # fmt: skip
-        caption = view.provenance.caption()
-        figure = _Ask(
-            (view.identity, "figure", item.name, fmt, scale if fmt == "png" else None), f"{title} ({fmt.upper()})",
-            f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, scale, caption),
-        )  # fmt: skip
-        asks = {f"export.{key}.prepare.figure": figure}
-        clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
-        st.caption(f"Figures carry a caption line: {md(caption)}")
-        cols = st.columns(len(view.data) + 1)
-        for col, d in zip(cols, view.data, strict=False):
-            for f in views.DATA_FORMATS:
-                ask = _Ask((view.identity, "data", d.name, f), f"{d.title} ({f.upper()})", f"{d.name}.{f}",
-                           lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
-                clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
-                asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
-        everything = _Ask((view.identity, "zip", scale), "Everything (zip)", f"glimpse-{key}.zip",
-                          lambda: views.bundle([view], scale))  # fmt: skip
-        asks[f"export.{key}.prepare.zip"] = everything
-        clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
-        if clicked is not None:
-            _prepare(key, clicked)
-        _offer(key, {a.key for a in asks.values()})
+    """The export expander of a page: one figure, one data set, or everything.
+
+    The expander has a key, so it keeps its own identity (and stays open) when elements above it come and
+    go between reruns, and it opens itself while a prepared file waits: the download is where the user
+    clicked, not inside a panel that folded up during the run."""
+    waiting = f"export.{key}.prepared" in st.session_state
+    box = st.expander("Export figures and data", expanded=waiting, icon=":material/download:", key=f"export.{key}.open")
+    with box:
+        if not view.figures:
+            st.caption("Nothing to export here yet: what this page computes appears in this panel once it is shown.")
+            return
+        _panel(key, view)
+
+
+def _panel(key: str, view: views.ViewExports) -> None:
+    c1, c2, c3 = st.columns([3, 1, 1])
+    titles = [f.title for f in view.figures]
+    title = c1.selectbox("Figure", titles, key=f"export.{key}.figure")
+    item = view.figures[titles.index(title)] if title in titles else view.figures[0]
+    fmt = c2.selectbox("Format", item.formats, key=f"export.{key}.format", format_func=str.upper)
+    scale = c3.select_slider(
+        "PNG scale", [1, 2, 3, 4], value=2, key=f"export.{key}.scale",
+        help="Pixels per figure unit: 2 is sharp on screens, 4 suits print (about 300 dpi at 6 inches wide).",
+    )  # fmt: skip
+    caption = view.provenance.caption()
+    figure = _Ask(
+        (view.identity, "figure", item.name, fmt, scale if fmt == "png" else None), f"{title} ({fmt.upper()})",
+        f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, scale, caption),
+    )  # fmt: skip
+    asks = {f"export.{key}.prepare.figure": figure}
+    clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
+    st.caption(f"Figures carry a caption line: {md(caption)}")
+    cols = st.columns(len(view.data) + 1)
+    for col, d in zip(cols, view.data, strict=False):
+        for f in views.DATA_FORMATS:
+            ask = _Ask((view.identity, "data", d.name, f), f"{d.title} ({f.upper()})", f"{d.name}.{f}",
+                       lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
+            clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
+            asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
+    everything = _Ask((view.identity, "zip", scale), "Everything (zip)", f"glimpse-{key}.zip",
+                      lambda: views.bundle([view], scale))  # fmt: skip
+    asks[f"export.{key}.prepare.zip"] = everything
+    clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
+    if clicked is not None:
+        _prepare(key, clicked)
+    _offer(key, {a.key for a in asks.values()})
 
 
 _ZIP_HELP = (
