@@ -18,8 +18,9 @@ st.caption(
     f"Explaining P({ui.state.md(info.labels[result.target])}); integrated gradients certified at "
     f"{result.n_steps} steps (δ {result.relative_delta:.2%}, per-token change {result.token_error:.2%})."
 )
+names = ["Heads that matter", "Attention vs IG", "Which explanation to believe", "Sanity check"]
 tabs = st.tabs(
-    ["Heads that matter", "Attention vs IG", "Which explanation to believe", "Sanity check"],
+    names,
     key="diagnose.tab",
     on_change="rerun",
 )
@@ -29,10 +30,10 @@ sections = (
     ui.diagnose.which_explanation,
     ui.diagnose.sanity_section,
 )
-diagnosis = Diagnosis(result)
-for tab, section in zip(tabs, sections, strict=True):
+diagnosis, opened = Diagnosis(result), "none"
+for name, tab, section in zip(names, tabs, sections, strict=True):
     if tab.open:  # only the open tab computes
         with tab:
-            diagnosis = section(cur, result)
-ui.export.export_panel("diagnose", diagnose_exports(cur.bundle, diagnosis))
+            diagnosis, opened = section(cur, result), name
+ui.export.export_panel("diagnose", diagnose_exports(cur.bundle, diagnosis, opened))
 ui.footer()

@@ -559,3 +559,27 @@ def test_one_word_on_attention_vs_ig_says_why_and_draws_the_rest(
     assert any("Layer 0, head 0" in c.proto.spec for c in at.get("plotly_chart"))  # the picked head
     assert any("Nothing to export here yet" in c.value for c in at.caption)  # the export panel is drawn
     assert any("Server time" in c.value for c in at.caption)  # and the page to its end
+
+
+def test_a_zip_prepared_on_one_diagnose_tab_is_not_offered_on_another(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    """Each tab's zip has its own identity; and after "Prepare" the panel is open with the download in it."""
+    from explain.views import exports
+
+    monkeypatch.setattr(exports, "bundle", lambda views, scale: repr([f.name for f in views[0].figures]).encode())
+    text = "the movie was great and the actors were fine"
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    (panel,) = [e for e in at.expander if e.label == "Export figures and data"]
+    assert not panel.proto.expanded
+    at.button(key="export.diagnose.prepare.zip").click().run()
+    _ok(at)
+    (panel,) = [e for e in at.expander if e.label == "Export figures and data"]
+    assert panel.proto.expanded
+    assert any(label.startswith("Download Everything (zip)") for label in _downloads(panel))
+    assert b"head-ablation" in at.session_state["export.diagnose.prepared"].data
+    at.session_state["diagnose.tab"] = "Which explanation to believe"
+    at.run()
+    _ok(at)
+    assert not any("zip" in label for label in _downloads(at))  # the heads' zip is not this tab's
+    assert "export.diagnose.prepared" not in at.session_state

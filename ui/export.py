@@ -45,7 +45,10 @@ def export_panel(key: str, view: views.ViewExports) -> None:
     The expander has a key, so it keeps its own identity (and stays open) when elements above it come and
     go between reruns, and it opens itself while a prepared file waits: the download is where the user
     clicked, not inside a panel that folded up during the run."""
-    waiting = f"export.{key}.prepared" in st.session_state
+    asked = f"export.{key}.prepare."  # a button pressed in this run: it is in session state before it is drawn
+    waiting = f"export.{key}.prepared" in st.session_state or any(
+        str(k).startswith(asked) and st.session_state[k] is True for k in st.session_state
+    )
     box = st.expander("Export figures and data", expanded=waiting, icon=":material/download:", key=f"export.{key}.open")
     with box:
         if not view.figures:
