@@ -194,22 +194,39 @@ def test_albert_ablates_a_head_in_one_layer_only(steep_albert: ModelBundle) -> N
         assert abs(pair.delta_logit - result.delta_logit[0, h]) > 1e-3, h  # layer 0 alone is not both layers
 
 
-def test_gradient_equals_central_finite_differences(steep: ModelBundle) -> None:
-    """|∂f/∂m| against (f(m_h = 1 + ε) − f(m_h = 1 − ε)) / 2ε on a float64 copy: no autograd involved."""
-    result = head_importance(steep, prepare_input(steep, TEXT))
-    model, eps = copy.deepcopy(steep.hooked_model).double(), 1e-4
-    fd = np.zeros((LAYERS, HEADS))
+def _fd_logits(bundle: ModelBundle, model: torch.nn.Module, eps: float) -> np.ndarray:
+    """[layers, heads, 2 signs, labels] logits with m_h = 1 ± eps (float64 copy, no autograd)."""
+    out = np.zeros((LAYERS, HEADS, 2, len(bundle.info.labels)))
     for layer in range(LAYERS):
         for head in range(HEADS):
-            values = []
-            for sign in (1, -1):
+            for i, sign in enumerate((1, -1)):
                 m = torch.ones((1, LAYERS, HEADS), dtype=torch.float64)
                 m[0, layer, head] += sign * eps
                 with scaled_heads(model, lambda la, m=m: m[:, la]):
-                    values.append(logits_of(model, steep)[result.target])
-            fd[layer, head] = (values[0] - values[1]) / (2 * eps)
-    assert np.abs(fd).max() > 1e-2, "a flat model: the comparison would prove nothing"
-    np.testing.assert_allclose(result.gradient, np.abs(fd), rtol=1e-3, atol=1e-4 * np.abs(fd).max())
+                    out[layer, head, i] = logits_of(model, bundle)
+    return out
+
+
+def test_gradient_is_that_of_the_log_probability_by_finite_differences(moderate: ModelBundle) -> None:
+    """|∂ log p(target) / ∂ m| (Michel et al.'s loss −log p) against central differences of log p on a float64
+    copy: no autograd involved. Float64 differences with ε = 1e-4: truncation ~ε²·|f⁽³⁾| ≈ 1e-8 and rounding
+    ~1e-16/ε ≈ 1e-12, so what is left is the float32 gradient's own rounding (~1e-6 relative): rtol 1e-3.
+    (``moderate``: steep ELECTRA's p is 1 to the last bit, and log p is flat there.)"""
+    result = head_importance(moderate, prepare_input(moderate, TEXT))
+    model, eps, t = copy.deepcopy(moderate.hooked_model).double(), 1e-4, result.target
+    logits = _fd_logits(moderate, model, eps)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    fd = (log_p[:, :, 0, t] - log_p[:, :, 1, t]) / (2 * eps)
+    scale = np.abs(fd).max()
+    assert scale > 1e-3, "a flat model: the comparison would prove nothing"
+    np.testing.assert_allclose(result.gradient, np.abs(fd), rtol=1e-3, atol=1e-4 * scale)
+    # By hand, for two classes: ∂ log p_t = (1 − p_t) ∂(z_t − z_other), so the logit's own gradient differs.
+    other = 1 - t
+    margin = (logits[:, :, 0, t] - logits[:, :, 0, other] - logits[:, :, 1, t] + logits[:, :, 1, other]) / (2 * eps)
+    p_t = result.probabilities[t]
+    np.testing.assert_allclose(result.gradient, np.abs((1 - p_t) * margin), rtol=1e-3, atol=1e-4 * scale)
+    logit_fd = np.abs(logits[:, :, 0, t] - logits[:, :, 1, t]) / (2 * eps)
+    assert np.abs(result.gradient - logit_fd).max() > 0.1 * scale, "indistinguishable from the logit's gradient"
 
 
 def test_rank_agreement_is_spearman_of_the_two_maps(steep_bert: ModelBundle) -> None:

@@ -55,8 +55,8 @@ def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagno
     with right:
         _pick(st.plotly_chart(by_gradient, key="diagnose.gradient_map", on_select="rerun", selection_mode="points"))
         st.caption(
-            f"|∂ logit / ∂ head scale| (Michel et al. 2019): one backward pass, {imp.gradient_seconds:.2f} s. "
-            "A first-order estimate of the same question."
+            f"|∂ log P({md(label)}) / ∂ head scale| (Michel et al. 2019 use the loss −log P): one backward "
+            f"pass, {imp.gradient_seconds:.2f} s. A first-order estimate of the same question."
         )
     st.metric(
         "Rank agreement of the two maps",

@@ -4,8 +4,8 @@ A head is removed by scaling its output (its slice of the output projection's in
 :func:`~explain.models.anatomy.scaled_heads`, on the weight-sharing twin and behind the bundle's gate, so
 the shared model never sees a hook. Every ablated pass a result needs is one row of a batch (forward
 only; :mod:`explain.methods.masked_passes` runs them, each row joining at the first layer it changes).
-Gradient importance (Michel et al. 2019) is |∂ logit / ∂ m| at m = 1, where m scales each head's output:
-one forward and backward.
+Gradient importance (Michel et al. 2019) is |∂ log p(target) / ∂ m| at m = 1, where m scales each head's
+output: one forward and backward. Michel et al. differentiate the loss −log p; its magnitude is the same.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class HeadImportanceResult:
     probabilities: np.ndarray  # [labels] float64 softmax of logits
     delta_logit: np.ndarray  # [layers, heads] float64 target logit with the head removed − unablated
     delta_probability: np.ndarray  # [layers, heads] float64 target probability, head removed − unablated
-    gradient: np.ndarray  # [layers, heads] float64 |∂ target logit / ∂ head scale| at scale 1
+    gradient: np.ndarray  # [layers, heads] float64 |∂ log p(target) / ∂ head scale| at scale 1
     rank_agreement: float  # Spearman ρ of |delta_probability| and gradient; NaN when either is constant
     ablation_seconds: float  # the batched map (waiting in line excluded)
     gradient_seconds: float  # the forward and backward pass of the gradient map

@@ -26,7 +26,7 @@ def importance_figures(imp: HeadImportanceResult, label: str) -> tuple[go.Figure
         imp.delta_probability, f"Δ P({label}) when a head is removed", "Δ probability", signed=True
     )
     gradient = diagnostics.head_map(
-        imp.gradient, "Gradient head importance |∂ logit / ∂ head|", "|gradient|", signed=False
+        imp.gradient, "Gradient head importance |∂ log P / ∂ head|", "|gradient|", signed=False
     )
     return ablation, gradient
 
