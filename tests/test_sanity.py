@@ -13,7 +13,8 @@ from torch import nn
 from explain import Baseline, IGSettings, ModelBundle, attribute, prepare_input
 from explain.errors import ModelLoadError, SettingsError
 from explain.methods import sanity
-from explain.methods.sanity import IG_CAP, IG_FIRST_TRY, IG_TOLERANCE, SanitySettings, cascade, reinitialise, spearman
+from explain.methods.agreement import spearman
+from explain.methods.sanity import IG_CAP, IG_FIRST_TRY, IG_TOLERANCE, SanitySettings, cascade, reinitialise
 from tests.conftest import bundle_from
 from tests.fixtures import build_tiny
 

@@ -20,7 +20,7 @@ import torch
 
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
-from explain.methods.agreement import _pearson, _ranks
+from explain.methods.agreement import spearman
 from explain.methods.masked_passes import inputs_of, logits_with_masks, mask_gradient
 from explain.models.loading import ModelBundle
 
@@ -120,7 +120,7 @@ def head_importance(
         delta_logit=_frozen((ablated[:, target] - full[target]).reshape(layers, heads)),
         delta_probability=_frozen(delta_p),
         gradient=_frozen(gradient),
-        rank_agreement=float(_pearson(_ranks(np.abs(delta_p).ravel()), _ranks(gradient.ravel()))[0]),
+        rank_agreement=spearman(np.abs(delta_p).ravel(), gradient.ravel()),
         ablation_seconds=middle - start,
         gradient_seconds=end - middle,
     )
