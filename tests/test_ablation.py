@@ -427,3 +427,11 @@ def test_results_are_read_only(steep_bert: ModelBundle) -> None:
               sweep.counts, sweep.order, sweep.importance_curve, sweep.random_curves, sweep.random_orders,
               single.logits_after, single.probabilities_before]  # fmt: skip
     assert not any(a.flags.writeable for a in arrays)
+
+
+def test_one_target_class_helper_for_attribution_and_ablation() -> None:
+    """'The predicted class' is decided in one place for both methods (a copy could drift)."""
+    from explain.methods import attribution, target
+
+    assert attribution.explained_class is target.explained_class
+    assert ablate.__globals__["explained_class"] is target.explained_class

@@ -22,6 +22,7 @@ from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
 from explain.methods.agreement import spearman
 from explain.methods.masked_passes import inputs_of, logits_with_masks, mask_gradient
+from explain.methods.target import explained_class
 from explain.models.loading import ModelBundle
 
 #: Points per sweep curve are about this many: one every max(1, layers·heads // 24) heads.
@@ -209,27 +210,12 @@ def _removal_masks(order: np.ndarray, counts: np.ndarray, shape: tuple[int, int]
 
 
 def _target(bundle: ModelBundle, encoding: Encoding, target: int | None, logits: np.ndarray | None) -> int:
-    labels = bundle.info.labels
-    if not labels:
+    if not bundle.info.labels:
         raise AblationError(
             f"'{bundle.info.source}' has no classification head, so there is no prediction whose heads to "
             "ablate. Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    names = f"0 to {len(labels) - 1} ({', '.join(labels)})"
-    if target is not None:
-        if isinstance(target, bool) or not 0 <= target < len(labels):
-            raise AblationError(f"Class {target} does not exist; this model's classes are {names}.")
-        return int(target)
-    if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
-        from explain.methods.prediction import predict_logits
-
-        logits = predict_logits(bundle, encoding)
-    if np.shape(logits) != (len(labels),):
-        raise AblationError(
-            f"The logits given have shape {np.shape(logits)}; this model has {len(labels)} classes. Pass this "
-            f"input's [labels] logits, or a target class from {names}."
-        )
-    return int(np.argmax(logits))
+    return explained_class(bundle, encoding, target, logits, AblationError)
 
 
 def _kept(bundle: ModelBundle, heads: Collection[tuple[int, int]]) -> np.ndarray:
