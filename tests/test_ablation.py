@@ -435,3 +435,15 @@ def test_one_target_class_helper_for_attribution_and_ablation() -> None:
 
     assert attribution.explained_class is target.explained_class
     assert ablate.__globals__["explained_class"] is target.explained_class
+
+
+def test_the_expected_wait_of_a_diagnosis_by_hand() -> None:
+    """In forward passes (1 s each here): 12 heads × (6 + 1)/2 + 3 = 45 for the maps; 6 curves × 25 rows for the
+    sweep; 4 passes a point for IG's 13-point first try and 193-point cap. Linear in the pass's time."""
+    from explain import IGSettings
+    from explain.methods.diagnosis import expected_seconds
+
+    e = expected_seconds(6, 12, 1.0, IGSettings(n_steps=13, max_steps=193))
+    assert (e.head_maps, e.sweep, e.ig_first_try, e.ig_cap) == (45.0, 150.0, 52.0, 772.0)
+    assert expected_seconds(6, 12, 0.5, IGSettings()).head_maps == 22.5
+    assert expected_seconds(2, 4, 1.0, IGSettings()).sweep == 6 * 9  # 8 heads: 9 rows per curve at most

@@ -583,3 +583,42 @@ def test_a_zip_prepared_on_one_diagnose_tab_is_not_offered_on_another(
     _ok(at)
     assert not any("zip" in label for label in _downloads(at))  # the heads' zip is not this tab's
     assert "export.diagnose.prepared" not in at.session_state
+
+
+def test_the_attention_page_picks_its_head_with_the_shared_pickers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One layer/head picker for Attention, Diagnose and Compare (it was a copy on the Attention page)."""
+    import ui.widgets
+
+    keys: list[tuple[str, str]] = []
+    real = ui.widgets.layer_and_head
+
+    def recording(k: tuple[str, str], layers: int, heads: int) -> tuple[int, int]:
+        keys.append(k)
+        return real(k, layers, heads)
+
+    monkeypatch.setattr(ui.widgets, "layer_and_head", recording)
+    at = _app("One picker for every page.")
+    _ok(at)
+    assert keys == [("attention.layer", "attention.head")]
+    at.selectbox(key="attention.head").set_value(3).run()
+    assert any("Layer 0, head 3" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_a_long_input_on_diagnose_says_the_wait_and_draws_the_head_maps_before_ig(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    """The head maps need the class, not IG: they are drawn even when IG then fails (they waited for it once)."""
+
+    def queue_full(*args: object, **kwargs: object) -> None:
+        raise explain.ComputationError("The queue is full (4 analyses waiting). Try again in a minute.")
+
+    import ui.waits
+
+    monkeypatch.setattr(explain, "attribute", queue_full)
+    monkeypatch.setattr(ui.waits, "LONG_TOKENS", 60)  # the tiny model reads 64 tokens; the real ones 512
+    text = "the movie was great and the actors were fine " * 15
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    assert any(i.value.startswith("A long input (64 tokens): expect about") for i in at.info)
+    assert any("queue is full" in e.value for e in at.error)
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "when a head is removed" in specs and "Gradient head importance" in specs

@@ -15,8 +15,10 @@ import streamlit as st
 import explain
 from explain.methods import ablation, faithfulness, sanity
 from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings, head_agreement
+from explain.methods.attribution import AttributionError
 from explain.methods.diagnosis import Diagnosis, describe
 from explain.methods.norms import norm_attention, value_norms
+from explain.methods.target import explained_class
 from explain.views import diagnostics, figures
 from explain.views.bertviz import bertviz_html
 from explain.views.diagnose_exports import faithfulness_figures, importance_figures, sweep_figure
@@ -40,8 +42,14 @@ def importance(bundle: explain.ModelBundle, encoding: explain.Encoding, target: 
         return cache.cached(key, lambda: ablation.head_importance(bundle, encoding, target=target))
 
 
-def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagnosis:
-    target, label = result.target, cur.bundle.info.labels[result.target]
+def explained_target(cur: Current, settings: explain.IGSettings) -> int:
+    """The class IG will explain (the one asked for, or the prediction shown), known before IG runs."""
+    return explained_class(cur.bundle, cur.result.encoding, settings.target, cur.result.logits, AttributionError)
+
+
+def heads_that_matter(cur: Current, target: int) -> tuple[ablation.HeadImportanceResult, ablation.SweepResult]:
+    """The head maps and the sweep: they need the class, not IG, so the page draws them before IG runs."""
+    label = cur.bundle.info.labels[target]
     imp = importance(cur.bundle, cur.result.encoding, target)
     left, right = st.columns(2)
     by_ablation, by_gradient = importance_figures(imp, label)
@@ -65,7 +73,7 @@ def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagno
         "of heads. Gradients are local; ablation removes the head entirely, so they can disagree.",
     )
     head_detail(cur)
-    return Diagnosis(result, importance=imp, sweep=switch_heads_off(cur, imp, label))
+    return imp, switch_heads_off(cur, imp, label)
 
 
 def switch_heads_off(cur: Current, imp: ablation.HeadImportanceResult, label: str) -> ablation.SweepResult:
