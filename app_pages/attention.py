@@ -45,27 +45,13 @@ with viz_col:
     shown_layers = ui.lazy_bertviz(cur, view, hide, merge)
 with head_col:
     st.subheader("Per-head heatmap")
-    c1, c2, c3 = st.columns([1, 1, 2])
-    with c1:
-        layer = widgets.kept(
-            st.selectbox,
-            "attention.layer",
-            0,
-            valid=lambda v: v in range(info.num_layers),
-            label="Layer",
-            options=range(info.num_layers),
-            help="0 is closest to the input.",
-        )
-    with c2:
-        head = widgets.kept(st.selectbox, "attention.head", 0, valid=lambda v: v in range(info.num_heads),
-                            label="Head", options=range(info.num_heads))  # fmt: skip
-    with c3:
-        shown = widgets.kept(
-            st.radio, "attention.norms", "attention α", label="Show", options=["attention α", "norm ‖α f(x)‖"],
-            horizontal=True, help="Attention weights α, or norm-based attention (Kobayashi et al. 2020): α times "
-            "the size of what each token's value vector adds to the head's output. A big weight on a token whose "
-            "vector is tiny moves nothing (often the case for [SEP]). Not rescaled unless specials are hidden.",
-        )  # fmt: skip
+    layer, head = widgets.layer_and_head(("attention.layer", "attention.head"), info.num_layers, info.num_heads)
+    shown = widgets.kept(
+        st.radio, "attention.norms", "attention α", label="Show", options=["attention α", "norm ‖α f(x)‖"],
+        horizontal=True, help="Attention weights α, or norm-based attention (Kobayashi et al. 2020): α times "
+        "the size of what each token's value vector adds to the head's output. A big weight on a token whose "
+        "vector is tiny moves nothing (often the case for [SEP]). Not rescaled unless specials are hidden.",
+    )  # fmt: skip
     heat, value = (ui.norm_view(cur, hide, merge), "‖αf(x)‖") if shown != "attention α" else (view, "weight")
     st.plotly_chart(figures.attention_heatmap(heat.weights[layer, head], heat.labels, f"Layer {layer}, head {head}",
                                               value), key="attention.head_fig")  # fmt: skip

@@ -153,15 +153,21 @@ def test_all_heads_of_a_layer_off_equals_its_value_projection_zeroed(steep: Mode
         np.testing.assert_allclose(got, expected, atol=2e-5, err_msg=f"layer {layer}")
 
 
-def test_the_batched_map_equals_each_head_ablated_alone(steep: ModelBundle) -> None:
+def test_each_head_ablated_alone_equals_its_value_slice_zeroed(steep: ModelBundle) -> None:
+    """`ablate` of one head against a weight copy whose value rows for that head are zero, no hooks: an
+    independent mechanism (the batched map's own check is test_each_head_off_equals_its_value_slice_zeroed)."""
     enc = prepare_input(steep, TEXT)
-    result = head_importance(steep, enc)
+    reference = untied_albert(steep.hooked_model) if steep.info.family == "albert" else steep.hooked_model
+    full = logits_of(reference, steep)
     for layer in range(LAYERS):
         for head in range(HEADS):
-            alone = ablate(steep, enc, [(layer, head)], target=result.target)
-            assert alone.delta_logit == pytest.approx(result.delta_logit[layer, head], abs=5e-5)
-            assert alone.delta_probability == pytest.approx(result.delta_probability[layer, head], abs=1e-5)
-    np.testing.assert_allclose(result.logits, logits_of(steep.hooked_model, steep), atol=2e-5)
+            expected = logits_of(zero_values(reference, [layer], head), steep)
+            assert np.abs(expected - full).max() > 1e-4, (layer, head, "the head changes nothing")
+            alone = ablate(steep, enc, [(layer, head)])
+            # Logits up to |25| (steep ELECTRA): 5e-5 is ~25 float32 ulp there, the rounding of two 2-layer
+            # passes that sum the same terms in another order (a zeroed head vs a zero weight slice).
+            np.testing.assert_allclose(alone.logits_after, expected, atol=5e-5, err_msg=f"{(layer, head)}")
+            np.testing.assert_allclose(alone.logits_before, full, atol=5e-5)
 
 
 def test_each_head_off_equals_its_value_slice_zeroed(steep: ModelBundle) -> None:
@@ -196,22 +202,39 @@ def test_albert_ablates_a_head_in_one_layer_only(steep_albert: ModelBundle) -> N
         assert abs(pair.delta_logit - result.delta_logit[0, h]) > 1e-3, h  # layer 0 alone is not both layers
 
 
-def test_gradient_equals_central_finite_differences(steep: ModelBundle) -> None:
-    """|∂f/∂m| against (f(m_h = 1 + ε) − f(m_h = 1 − ε)) / 2ε on a float64 copy: no autograd involved."""
-    result = head_importance(steep, prepare_input(steep, TEXT))
-    model, eps = copy.deepcopy(steep.hooked_model).double(), 1e-4
-    fd = np.zeros((LAYERS, HEADS))
+def _fd_logits(bundle: ModelBundle, model: torch.nn.Module, eps: float) -> np.ndarray:
+    """[layers, heads, 2 signs, labels] logits with m_h = 1 ± eps (float64 copy, no autograd)."""
+    out = np.zeros((LAYERS, HEADS, 2, len(bundle.info.labels)))
     for layer in range(LAYERS):
         for head in range(HEADS):
-            values = []
-            for sign in (1, -1):
+            for i, sign in enumerate((1, -1)):
                 m = torch.ones((1, LAYERS, HEADS), dtype=torch.float64)
                 m[0, layer, head] += sign * eps
                 with scaled_heads(model, lambda la, m=m: m[:, la]):
-                    values.append(logits_of(model, steep)[result.target])
-            fd[layer, head] = (values[0] - values[1]) / (2 * eps)
-    assert np.abs(fd).max() > 1e-2, "a flat model: the comparison would prove nothing"
-    np.testing.assert_allclose(result.gradient, np.abs(fd), rtol=1e-3, atol=1e-4 * np.abs(fd).max())
+                    out[layer, head, i] = logits_of(model, bundle)
+    return out
+
+
+def test_gradient_is_that_of_the_log_probability_by_finite_differences(moderate: ModelBundle) -> None:
+    """|∂ log p(target) / ∂ m| (Michel et al.'s loss −log p) against central differences of log p on a float64
+    copy: no autograd involved. Float64 differences with ε = 1e-4: truncation ~ε²·|f⁽³⁾| ≈ 1e-8 and rounding
+    ~1e-16/ε ≈ 1e-12, so what is left is the float32 gradient's own rounding (~1e-6 relative): rtol 1e-3.
+    (``moderate``: steep ELECTRA's p is 1 to the last bit, and log p is flat there.)"""
+    result = head_importance(moderate, prepare_input(moderate, TEXT))
+    model, eps, t = copy.deepcopy(moderate.hooked_model).double(), 1e-4, result.target
+    logits = _fd_logits(moderate, model, eps)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    fd = (log_p[:, :, 0, t] - log_p[:, :, 1, t]) / (2 * eps)
+    scale = np.abs(fd).max()
+    assert scale > 1e-3, "a flat model: the comparison would prove nothing"
+    np.testing.assert_allclose(result.gradient, np.abs(fd), rtol=1e-3, atol=1e-4 * scale)
+    # By hand, for two classes: ∂ log p_t = (1 − p_t) ∂(z_t − z_other), so the logit's own gradient differs.
+    other = 1 - t
+    margin = (logits[:, :, 0, t] - logits[:, :, 0, other] - logits[:, :, 1, t] + logits[:, :, 1, other]) / (2 * eps)
+    p_t = result.probabilities[t]
+    np.testing.assert_allclose(result.gradient, np.abs((1 - p_t) * margin), rtol=1e-3, atol=1e-4 * scale)
+    logit_fd = np.abs(logits[:, :, 0, t] - logits[:, :, 1, t]) / (2 * eps)
+    assert np.abs(result.gradient - logit_fd).max() > 0.1 * scale, "indistinguishable from the logit's gradient"
 
 
 def test_rank_agreement_is_spearman_of_the_two_maps(steep_bert: ModelBundle) -> None:
@@ -408,3 +431,23 @@ def test_results_are_read_only(steep_bert: ModelBundle) -> None:
               sweep.counts, sweep.order, sweep.importance_curve, sweep.random_curves, sweep.random_orders,
               single.logits_after, single.probabilities_before]  # fmt: skip
     assert not any(a.flags.writeable for a in arrays)
+
+
+def test_one_target_class_helper_for_attribution_and_ablation() -> None:
+    """'The predicted class' is decided in one place for both methods (a copy could drift)."""
+    from explain.methods import attribution, target
+
+    assert attribution.explained_class is target.explained_class
+    assert ablate.__globals__["explained_class"] is target.explained_class
+
+
+def test_the_expected_wait_of_a_diagnosis_by_hand() -> None:
+    """In forward passes (1 s each here): 12 heads × (6 + 1)/2 + 3 = 45 for the maps; 6 curves × 25 rows for the
+    sweep; 4 passes a point for IG's 13-point first try and 193-point cap. Linear in the pass's time."""
+    from explain import IGSettings
+    from explain.methods.diagnosis import expected_seconds
+
+    e = expected_seconds(6, 12, 1.0, IGSettings(n_steps=13, max_steps=193))
+    assert (e.head_maps, e.sweep, e.ig_first_try, e.ig_cap) == (45.0, 150.0, 52.0, 772.0)
+    assert expected_seconds(6, 12, 0.5, IGSettings()).head_maps == 22.5
+    assert expected_seconds(2, 4, 1.0, IGSettings()).sweep == 6 * 9  # 8 heads: 9 rows per curve at most

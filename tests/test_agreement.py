@@ -72,3 +72,11 @@ def test_kendall_tau_b_by_hand_and_with_ties() -> None:
 def test_settings_refuse_unknown_choices() -> None:
     with pytest.raises(SettingsError, match="Attention from"):
         AgreementSettings(query="last")  # type: ignore[arg-type]
+
+
+def test_one_rank_correlation_serves_every_method() -> None:
+    """Agreement, head importance's rank agreement and the sanity check share one tie-aware Spearman
+    (tests/test_sanity.py::test_spearman_by_hand checks it by hand), so no copy can drift."""
+    from explain.methods import ablation, agreement, sanity
+
+    assert sanity.spearman is agreement.spearman and ablation.spearman is agreement.spearman

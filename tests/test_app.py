@@ -465,3 +465,161 @@ def test_corpus_run_refuses_an_unwritable_root_with_the_fix(monkeypatch: pytest.
     with pytest.raises(explain.InputError, match="GLIMPSE_CORPUS_ROOT"):
         corpus_jobs.start(object(), "a.txt", b"a fine film\n", CorpusSettings())  # type: ignore[arg-type]
     assert not any(j.state == "starting" for j in corpus_jobs.jobs())  # nothing left that blocks the next run
+
+
+def _diagnose_on(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str, tab: str) -> AppTest:
+    monkeypatch.setenv("GLIMPSE_DEFAULT_MODEL", str(folder))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["glimpse.text"] = text
+    at.session_state["diagnose.tab"] = tab
+    at.run()
+    at.switch_page("app_pages/diagnose.py").run()
+    _ok(at)
+    return at
+
+
+@pytest.mark.parametrize("second", ["the movie was bad", "the movie was great and the actors were bad"])
+def test_diagnose_never_pairs_another_texts_ig_with_this_input(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path, second: str
+) -> None:
+    """IG fails for a new text (queue full): no fallback to the previous text's IG, whether the token counts
+    differ (IndexError in the agreement once) or are equal (the new attention beside the old IG once)."""
+    from tests.conftest import bundle_from
+
+    first = "the movie was great and the actors were fine"
+    bundle = bundle_from(payload_model_dir)
+    counts = [explain.prepare_input(bundle, t).n_tokens for t in (first, second)]
+    assert (counts[0] == counts[1]) == (len(second) > 20), counts  # one case of each
+    at = _diagnose_on(monkeypatch, payload_model_dir, first, "Attention vs IG")
+    assert any("vs IG" in c.proto.spec for c in at.get("plotly_chart"))
+
+    def queue_full(*args: object, **kwargs: object) -> None:
+        raise explain.ComputationError("The queue is full (4 analyses waiting). Try again in a minute.")
+
+    monkeypatch.setattr(explain, "attribute", queue_full)
+    at.text_area(key="glimpse.text").set_value(second).run()
+    _ok(at)
+    assert any("queue is full" in e.value for e in at.error)
+    assert any("another text or model" in i.value for i in at.info)
+    assert not at.get("plotly_chart")  # nothing drawn from the first text's IG
+    # The same text with other settings: its own last result, said to be from the earlier settings.
+    at.text_area(key="glimpse.text").set_value(first).run()
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
+    _ok(at)
+    assert any("earlier settings (baseline pad" in c.value for c in at.caption)
+    assert any("vs IG" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_head_importance_is_computed_once_for_diagnose_and_compare(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    from explain.methods import ablation
+
+    text, calls = "the movie was great and the actors were fine", []
+    real = ablation.head_importance
+
+    def counting(bundle: explain.ModelBundle, encoding: explain.Encoding, **kwargs: Any) -> object:
+        calls.append((encoding.text, encoding.text_b))
+        return real(bundle, encoding, **kwargs)
+
+    monkeypatch.setattr(ablation, "head_importance", counting)
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    assert calls == [(text, None)]
+    at.session_state["compare.importance_open"] = True
+    at.switch_page("app_pages/compare.py").run()
+    _ok(at)
+    assert any("B minus A" in c.proto.spec for c in at.get("plotly_chart"))
+    assert len(calls) == 2 and calls.count((text, None)) == 1  # A's map is Diagnose's, B's is new
+
+
+def test_the_sanity_check_follows_the_ig_baseline(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path) -> None:
+    """PAD → MASK: the check is run again with MASK (once it was PAD's check, exported as MASK's)."""
+    from explain.methods import sanity
+
+    baselines: list[explain.Baseline] = []
+    real = sanity.sanity_check
+
+    def recording(*args: Any, **kwargs: Any) -> sanity.SanityResult:
+        baselines.append(kwargs["ig"].baseline)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sanity, "sanity_check", recording)
+    at = _diagnose_on(monkeypatch, payload_model_dir, "the movie was great and the actors were fine", "Sanity check")
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
+    _ok(at)
+    assert baselines == [explain.Baseline.PAD, explain.Baseline.MASK]
+    at.selectbox(key="attribution.baseline").set_value(explain.Baseline.PAD).run()
+    assert len(baselines) == 2  # PAD's check is still cached
+
+
+def test_one_word_on_attention_vs_ig_says_why_and_draws_the_rest(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    at = _diagnose_on(monkeypatch, payload_model_dir, "a", "Attention vs IG")
+    assert any("at least two words" in i.value for i in at.info)
+    assert any("Layer 0, head 0" in c.proto.spec for c in at.get("plotly_chart"))  # the picked head
+    assert any("Nothing to export here yet" in c.value for c in at.caption)  # the export panel is drawn
+    assert any("Server time" in c.value for c in at.caption)  # and the page to its end
+
+
+def test_a_zip_prepared_on_one_diagnose_tab_is_not_offered_on_another(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    """Each tab's zip has its own identity; and after "Prepare" the panel is open with the download in it."""
+    from explain.views import exports
+
+    monkeypatch.setattr(exports, "bundle", lambda views, scale: repr([f.name for f in views[0].figures]).encode())
+    text = "the movie was great and the actors were fine"
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    (panel,) = [e for e in at.expander if e.label == "Export figures and data"]
+    assert not panel.proto.expanded
+    at.button(key="export.diagnose.prepare.zip").click().run()
+    _ok(at)
+    (panel,) = [e for e in at.expander if e.label == "Export figures and data"]
+    assert panel.proto.expanded
+    assert any(label.startswith("Download Everything (zip)") for label in _downloads(panel))
+    assert b"head-ablation" in at.session_state["export.diagnose.prepared"].data
+    at.session_state["diagnose.tab"] = "Which explanation to believe"
+    at.run()
+    _ok(at)
+    assert not any("zip" in label for label in _downloads(at))  # the heads' zip is not this tab's
+    assert "export.diagnose.prepared" not in at.session_state
+
+
+def test_the_attention_page_picks_its_head_with_the_shared_pickers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One layer/head picker for Attention, Diagnose and Compare (it was a copy on the Attention page)."""
+    import ui.widgets
+
+    keys: list[tuple[str, str]] = []
+    real = ui.widgets.layer_and_head
+
+    def recording(k: tuple[str, str], layers: int, heads: int) -> tuple[int, int]:
+        keys.append(k)
+        return real(k, layers, heads)
+
+    monkeypatch.setattr(ui.widgets, "layer_and_head", recording)
+    at = _app("One picker for every page.")
+    _ok(at)
+    assert keys == [("attention.layer", "attention.head")]
+    at.selectbox(key="attention.head").set_value(3).run()
+    assert any("Layer 0, head 3" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_a_long_input_on_diagnose_says_the_wait_and_draws_the_head_maps_before_ig(
+    monkeypatch: pytest.MonkeyPatch, payload_model_dir: Path
+) -> None:
+    """The head maps need the class, not IG: they are drawn even when IG then fails (they waited for it once)."""
+
+    def queue_full(*args: object, **kwargs: object) -> None:
+        raise explain.ComputationError("The queue is full (4 analyses waiting). Try again in a minute.")
+
+    import ui.waits
+
+    monkeypatch.setattr(explain, "attribute", queue_full)
+    monkeypatch.setattr(ui.waits, "LONG_TOKENS", 60)  # the tiny model reads 64 tokens; the real ones 512
+    text = "the movie was great and the actors were fine " * 15
+    at = _diagnose_on(monkeypatch, payload_model_dir, text, "Heads that matter")
+    assert any(i.value.startswith("A long input (64 tokens): expect about") for i in at.info)
+    assert any("queue is full" in e.value for e in at.error)
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "when a head is removed" in specs and "Gradient head importance" in specs

@@ -41,3 +41,18 @@ def test_clicking_a_head_map_cell_opens_that_head(payload_model_dir: Path) -> No
         frame = s.page.locator("iframe").last.get_attribute("srcdoc") or ""
         assert f'\\"heads\\": [{head}]' in frame or f'"heads": [{head}]' in frame  # bertviz opens on that head
         assert s.blocked == [] and s.dialogs == []
+
+
+def test_after_prepare_the_zip_download_is_in_view(payload_model_dir: Path) -> None:
+    """'Everything (zip)' is prepared inside the export panel; the panel stays open afterwards, so the download
+    appears where the user clicked (it once sat in a panel that had folded up during the run)."""
+    with serve({"GLIMPSE_DEFAULT_MODEL": str(payload_model_dir)}) as url, browser() as b:
+        s = open_session(b, url + "/diagnose?text=" + urllib.parse.quote("A film with good actors and a thin plot"))
+        s.page.locator(".js-plotly-plot", has_text="when a head is removed").first.wait_for(timeout=60_000)
+        s.page.get_by_text("Export figures and data").click()
+        s.page.get_by_role("button", name="Everything (zip)").click()
+        download = s.page.get_by_role("button", name="Download Everything (zip)")
+        download.wait_for(state="visible", timeout=120_000)
+        s.wait_idle()
+        assert download.is_visible()  # still open once the run has finished
+        assert s.blocked == [] and s.dialogs == []

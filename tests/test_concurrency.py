@@ -1,4 +1,4 @@
-"""Attention passes and hooked passes (as Captum makes them) from many threads give the serial results."""
+"""Attention, IG and head ablation (hooks on the twin) from many threads give the serial results."""
 
 from __future__ import annotations
 
@@ -6,55 +6,60 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from explain import ModelBundle, prepare_input, run_attention
+from explain import IGSettings, ModelBundle, attribute, prepare_input, run_attention
+from explain.methods.ablation import ablate, head_importance
 from explain.models.gate import HookGate
 
 TEXTS = ["a fine movie", "the worst film of the year by far", "hello world and more", "it was ok"]
 
 
-def hooked_pass(bundle: ModelBundle, text: str) -> np.ndarray:
-    """Like Captum's LayerIntegratedGradients: a hook on the embeddings replaces their output."""
-    enc = prepare_input(bundle, text)
-    ids = torch.tensor(enc.input_ids)[None]
-    model = bundle.hooked_model
-    embeddings = model.get_input_embeddings()
+def _steep_bert(model_root: Path) -> ModelBundle:
+    from tests.conftest import bundle_from
+    from tests.fixtures import build_tiny
 
-    def scale(module: torch.nn.Module, args: object, output: torch.Tensor) -> torch.Tensor:
-        return output * 0.5
-
-    with bundle.gate.hold():
-        handle = embeddings.register_forward_hook(scale)
-        try:
-            with torch.no_grad():
-                out = model(input_ids=ids).last_hidden_state[0].numpy().copy()
-        finally:
-            handle.remove()
-    return out
+    folder = model_root / "bert-steep-concurrency"
+    if not folder.exists():
+        build_tiny("bert", folder, classifier=True, head_scale=5.0)
+    return bundle_from(folder)
 
 
-def test_attention_and_hooked_passes_concurrently(bert_bundle: ModelBundle) -> None:
-    serial_attn = {t: run_attention(bert_bundle, prepare_input(bert_bundle, t)).weights for t in TEXTS}
-    serial_hook = {t: hooked_pass(bert_bundle, t) for t in TEXTS}
-    jobs = [(kind, t) for _ in range(8) for t in TEXTS for kind in ("attn", "hook")]
+def test_ablation_hooks_ig_and_attention_concurrently(model_root: Path) -> None:
+    """Production head ablation (scaling and batch-growing hooks on the twin) on some threads, production IG
+    (on the same twin) and attention (the shared model) on others: every result equals its serial one."""
+    bundle = _steep_bert(model_root)
+    hooks_before = _hooks(bundle.hooked_model)
+    settings = IGSettings(n_steps=9, max_steps=9)
+    heads = [(0, 1), (1, 2), (1, 3)]
 
-    def run(job: tuple[str, str]) -> tuple[str, str, np.ndarray]:
-        kind, text = job
-        if kind == "attn":
-            return kind, text, run_attention(bert_bundle, prepare_input(bert_bundle, text)).weights
-        return kind, text, hooked_pass(bert_bundle, text)
+    def run(kind: str, text: str) -> np.ndarray:
+        enc = prepare_input(bundle, text)
+        if kind == "ablate":
+            return ablate(bundle, enc, heads, target=1).logits_after
+        if kind == "map":
+            return head_importance(bundle, enc, target=1).delta_logit
+        if kind == "ig":
+            return attribute(bundle, enc, settings).scores
+        return run_attention(bundle, enc).weights
 
+    kinds = ("ablate", "map", "ig", "attn")
+    serial = {(k, t): run(k, t) for k in kinds for t in TEXTS}
+    jobs = [(k, t) for _ in range(3) for t in TEXTS for k in kinds]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(run, jobs))
-    for kind, text, got in results:
-        expected = serial_attn[text] if kind == "attn" else serial_hook[text]
-        np.testing.assert_allclose(got, expected, atol=1e-5)
-    embeddings = bert_bundle.model.get_input_embeddings()
-    assert not embeddings._forward_hooks and not bert_bundle.hooked_model.get_input_embeddings()._forward_hooks
+        results = list(pool.map(lambda job: (job, run(*job)), jobs))
+    # The same passes in another thread order: float32 rounding only (a batched row can move the last bit).
+    for job, got in results:
+        np.testing.assert_allclose(got, serial[job], atol=1e-5, err_msg=str(job))
+    assert _hooks(bundle.hooked_model) == hooks_before and bundle.gate.waiting == 0  # every ablation hook left
+
+
+def _hooks(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_pre_hooks) + len(m._forward_hooks) for m in model.modules())
 
 
 def test_hooks_on_the_twin_never_reach_the_shared_model(bert_bundle: ModelBundle) -> None:

@@ -16,11 +16,11 @@ import explain
 from explain.compare.edits import EditRule, suggest_edit
 from explain.compare.models import ModelComparisonResult, compare_models
 from explain.compare.sentences import Prediction, SentenceComparisonResult, compare_sentences
-from explain.methods import ablation
 from explain.views import comparison, diagnostics, figures
 from explain.views.exports import ViewExports
 from explain.views.highlight import highlight_html
 from ui import cache, widgets
+from ui.diagnose import importance
 from ui.sidebar import link_pair
 from ui.state import Current, md, policy, sidebar_texts
 
@@ -197,13 +197,7 @@ def _importance_difference(cur: Current, r: SentenceComparisonResult) -> None:
     if not box.open or r.target is None:
         return
     with box:
-        imp = [
-            cache.cached(
-                ("head importance", cur.bundle.weights_sha256, enc.text, enc.text_b, r.target),
-                lambda enc=enc: ablation.head_importance(cur.bundle, enc, target=r.target),
-            )  # type: ignore[misc]
-            for enc in (r.alignment.encoding_a, r.alignment.encoding_b)
-        ]
+        imp = [importance(cur.bundle, enc, r.target) for enc in (r.alignment.encoding_a, r.alignment.encoding_b)]
         diff = imp[1].delta_probability - imp[0].delta_probability
         st.plotly_chart(
             diagnostics.head_map(diff, "Δ P when a head is removed: B minus A", "ΔΔ P", signed=True),

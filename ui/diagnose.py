@@ -15,13 +15,15 @@ import streamlit as st
 import explain
 from explain.methods import ablation, faithfulness, sanity
 from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings, head_agreement
+from explain.methods.attribution import AttributionError
 from explain.methods.diagnosis import Diagnosis, describe
 from explain.methods.norms import norm_attention, value_norms
+from explain.methods.target import explained_class
 from explain.views import diagnostics, figures
 from explain.views.bertviz import bertviz_html
 from explain.views.diagnose_exports import faithfulness_figures, importance_figures, sweep_figure
 from ui import cache, widgets
-from ui.state import Current, md
+from ui.state import Current, InputKey, md
 
 _LAYER, _HEAD = "diagnose.layer", "diagnose.head"
 #: Below this many tokens a rank correlation between two explanations is mostly chance.
@@ -33,14 +35,22 @@ def _cached(cur: Current, what: str, *key: object, compute: Any) -> Any:
         return cache.cached((what, cur.key, *key), compute)
 
 
-def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagnosis:
-    target, label = result.target, cur.bundle.info.labels[result.target]
-    imp: ablation.HeadImportanceResult = _cached(
-        cur,
-        "head importance",
-        target,
-        compute=lambda: ablation.head_importance(cur.bundle, cur.result.encoding, target=target),
-    )
+def importance(bundle: explain.ModelBundle, encoding: explain.Encoding, target: int) -> ablation.HeadImportanceResult:
+    """Head importance for (model, text, class), cached once for every page that shows it (Diagnose, Compare)."""
+    key = ("head importance", InputKey.of(bundle, encoding.text, encoding.text_b), target)
+    with st.spinner("Computing head importance…"):
+        return cache.cached(key, lambda: ablation.head_importance(bundle, encoding, target=target))
+
+
+def explained_target(cur: Current, settings: explain.IGSettings) -> int:
+    """The class IG will explain (the one asked for, or the prediction shown), known before IG runs."""
+    return explained_class(cur.bundle, cur.result.encoding, settings.target, cur.result.logits, AttributionError)
+
+
+def heads_that_matter(cur: Current, target: int) -> tuple[ablation.HeadImportanceResult, ablation.SweepResult]:
+    """The head maps and the sweep: they need the class, not IG, so the page draws them before IG runs."""
+    label = cur.bundle.info.labels[target]
+    imp = importance(cur.bundle, cur.result.encoding, target)
     left, right = st.columns(2)
     by_ablation, by_gradient = importance_figures(imp, label)
     with left:
@@ -53,8 +63,8 @@ def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagno
     with right:
         _pick(st.plotly_chart(by_gradient, key="diagnose.gradient_map", on_select="rerun", selection_mode="points"))
         st.caption(
-            f"|∂ logit / ∂ head scale| (Michel et al. 2019): one backward pass, {imp.gradient_seconds:.2f} s. "
-            "A first-order estimate of the same question."
+            f"|∂ log P({md(label)}) / ∂ head scale| (Michel et al. 2019 use the loss −log P): one backward "
+            f"pass, {imp.gradient_seconds:.2f} s. A first-order estimate of the same question."
         )
     st.metric(
         "Rank agreement of the two maps",
@@ -63,7 +73,7 @@ def heads_that_matter(cur: Current, result: explain.AttributionResult) -> Diagno
         "of heads. Gradients are local; ablation removes the head entirely, so they can disagree.",
     )
     head_detail(cur)
-    return Diagnosis(result, importance=imp, sweep=switch_heads_off(cur, imp, label))
+    return imp, switch_heads_off(cur, imp, label)
 
 
 def switch_heads_off(cur: Current, imp: ablation.HeadImportanceResult, label: str) -> ablation.SweepResult:
@@ -146,8 +156,13 @@ def attention_vs_ig(cur: Current, result: explain.AttributionResult) -> Diagnosi
         )
     settings = AgreementSettings(query=query, correlation=corr, merge_words=words, signed=signed)
     norms = _cached(cur, "value norms", compute=lambda: value_norms(cur.bundle, cur.result.encoding))
-    raw = head_agreement(cur.result.weights, result.scores, cur.result.encoding, settings)
-    normed = head_agreement(norm_attention(cur.result.weights, norms), result.scores, cur.result.encoding, settings)
+    try:
+        raw = head_agreement(cur.result.weights, result.scores, cur.result.encoding, settings)
+        normed = head_agreement(norm_attention(cur.result.weights, norms), result.scores, cur.result.encoding, settings)
+    except explain.GlimpseError as exc:  # too few words to rank: say so, and draw the rest of the page
+        st.info(md(str(exc)))
+        head_detail(cur)
+        return Diagnosis(result)
     left, right = st.columns(2)
     with left:
         _pick(
@@ -217,11 +232,16 @@ def which_explanation(cur: Current, result: explain.AttributionResult) -> Diagno
 
 
 def sanity_section(cur: Current, result: explain.AttributionResult) -> Diagnosis:
-    s: sanity.SanityResult = _cached(
+    settings = sanity.SanitySettings()
+    s: sanity.SanityResult = _cached(  # IG's settings are part of the key: a PAD check is no MASK check
         cur,
         "sanity check",
         result.target,
-        compute=lambda: sanity.sanity_check(cur.bundle, cur.result.encoding, result.target, ig=result.settings),
+        result.settings,
+        settings,
+        compute=lambda: sanity.sanity_check(
+            cur.bundle, cur.result.encoding, result.target, ig=result.settings, settings=settings
+        ),
     )
     corr = {m: s.correlations[:, i] for i, m in enumerate(s.methods)}
     st.plotly_chart(diagnostics.sanity_figure(s.steps, corr, s.settings.threshold), key="diagnose.sanity")

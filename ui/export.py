@@ -41,42 +41,58 @@ class _Prepared:
 
 
 def export_panel(key: str, view: views.ViewExports) -> None:
-    """The export expander of a page: one figure, one data set, or everything."""
-    with st.expander("Export figures and data", icon=":material/download:"):
-        c1, c2, c3, c4 = st.columns([3, 1, 1.4, 1.4])
-        titles = [f.title for f in view.figures]
-        title = c1.selectbox("Figure", titles, key=f"export.{key}.figure")
-        item = view.figures[titles.index(title)] if title in titles else view.figures[0]
-        fmt = c2.selectbox("Format", item.formats, key=f"export.{key}.format", format_func=str.upper)
-        size = c3.selectbox(
-            "Figure size", ["column", "page"], key=f"export.{key}.size", format_func=_SIZES.__getitem__,
-            help="PNG, SVG and PDF are laid out for a paper: one column wide or the full text width.",
-        )  # fmt: skip
-        dpi = c4.select_slider("PNG dpi", [150, 300, 600], value=300, key=f"export.{key}.dpi",
-                               help="Pixels per inch of a PNG; SVG and PDF are vector.")  # fmt: skip
-        style = FigureStyle(size, dpi / PX_PER_INCH)
-        caption = view.provenance.caption()
-        figure = _Ask(
-            (view.identity, "figure", item.name, fmt, style if fmt in _LAID_OUT else None), f"{title} ({fmt.upper()})",
-            f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, style, caption),
-        )  # fmt: skip
-        asks = {f"export.{key}.prepare.figure": figure}
-        clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
-        st.caption(f"Figures carry a caption line: {md(caption)}")
-        cols = st.columns(len(view.data) + 1)
-        for col, d in zip(cols, view.data, strict=False):
-            for f in views.DATA_FORMATS:
-                ask = _Ask((view.identity, "data", d.name, f), f"{d.title} ({f.upper()})", f"{d.name}.{f}",
-                           lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
-                clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
-                asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
-        everything = _Ask((view.identity, "zip", style), "Everything (zip)", f"glimpse-{key}.zip",
-                          lambda: views.bundle([view], style))  # fmt: skip
-        asks[f"export.{key}.prepare.zip"] = everything
-        clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
-        if clicked is not None:
-            _prepare(key, clicked)
-        _offer(key, {a.key for a in asks.values()})
+    """The export expander of a page: one figure, one data set, or everything.
+
+    The expander has a key, so it keeps its own identity (and stays open) when elements above it come and
+    go between reruns, and it opens itself while a prepared file waits: the download is where the user
+    clicked, not inside a panel that folded up during the run."""
+    asked = f"export.{key}.prepare."  # a button pressed in this run: it is in session state before it is drawn
+    waiting = f"export.{key}.prepared" in st.session_state or any(
+        str(k).startswith(asked) and st.session_state[k] is True for k in st.session_state
+    )
+    box = st.expander("Export figures and data", expanded=waiting, icon=":material/download:", key=f"export.{key}.open")
+    with box:
+        if not view.figures:
+            st.caption("Nothing to export here yet: what this page computes appears in this panel once it is shown.")
+            return
+        _panel(key, view)
+
+
+def _panel(key: str, view: views.ViewExports) -> None:
+    c1, c2, c3, c4 = st.columns([3, 1, 1.4, 1.4])
+    titles = [f.title for f in view.figures]
+    title = c1.selectbox("Figure", titles, key=f"export.{key}.figure")
+    item = view.figures[titles.index(title)] if title in titles else view.figures[0]
+    fmt = c2.selectbox("Format", item.formats, key=f"export.{key}.format", format_func=str.upper)
+    size = c3.selectbox(
+        "Figure size", ["column", "page"], key=f"export.{key}.size", format_func=_SIZES.__getitem__,
+        help="PNG, SVG and PDF are laid out for a paper: one column wide or the full text width.",
+    )  # fmt: skip
+    dpi = c4.select_slider("PNG dpi", [150, 300, 600], value=300, key=f"export.{key}.dpi",
+                           help="Pixels per inch of a PNG; SVG and PDF are vector.")  # fmt: skip
+    style = FigureStyle(size, dpi / PX_PER_INCH)
+    caption = view.provenance.caption()
+    figure = _Ask(
+        (view.identity, "figure", item.name, fmt, style if fmt in _LAID_OUT else None), f"{title} ({fmt.upper()})",
+        f"{item.name}.{fmt}", lambda: views.figure_bytes(item, fmt, style, caption),
+    )  # fmt: skip
+    asks = {f"export.{key}.prepare.figure": figure}
+    clicked = _pressed(st.container(), f"export.{key}.prepare.figure", f"Prepare {figure.label}", figure)
+    st.caption(f"Figures carry a caption line: {md(caption)}")
+    cols = st.columns(len(view.data) + 1)
+    for col, d in zip(cols, view.data, strict=False):
+        for f in views.DATA_FORMATS:
+            ask = _Ask((view.identity, "data", d.name, f), f"{d.title} ({f.upper()})", f"{d.name}.{f}",
+                       lambda d=d, f=f: views.data_bytes(d, f))  # type: ignore[misc]  # fmt: skip
+            clicked = _pressed(col, f"export.{key}.prepare.{d.name}.{f}", ask.label, ask) or clicked
+            asks[f"export.{key}.prepare.{d.name}.{f}"] = ask
+    everything = _Ask((view.identity, "zip", style), "Everything (zip)", f"glimpse-{key}.zip",
+                      lambda: views.bundle([view], style))  # fmt: skip
+    asks[f"export.{key}.prepare.zip"] = everything
+    clicked = _pressed(cols[-1], f"export.{key}.prepare.zip", everything.label, everything, _ZIP_HELP) or clicked
+    if clicked is not None:
+        _prepare(key, clicked)
+    _offer(key, {a.key for a in asks.values()})
 
 
 _SIZES = {"column": "One column (3.3 in)", "page": "Page width (7 in)"}

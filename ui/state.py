@@ -199,20 +199,32 @@ def _attribution(cur: Current, settings: explain.IGSettings) -> explain.Attribut
 
 
 def attribution(cur: Current, settings: explain.IGSettings) -> explain.AttributionResult | None:
-    """IG for the current text, cached per (model, text, settings); None with the error shown on failure."""
+    """IG for the current text, cached per (model, text, settings); on failure the error, and the last
+    attribution that worked only when it is for this same input (model and text): another input's IG
+    beside this input's tokens, attention and prediction would be a wrong picture (or a crash)."""
     try:
         result = _attribution(cur, settings)
     except explain.GlimpseError as exc:
         st.error(md(str(exc)))
-        last = st.session_state.get(K + "last_attribution")
-        if last is not None and last[0] == cur.bundle.source:
-            previous: explain.AttributionResult = last[2]
-            same_text = last[1] == cur.key
-            st.caption(
-                "Showing the last attribution that worked"
-                + ("." if same_text else f", for the previous text: “{md(previous.encoding.text[:80])}”.")
-            )
-            return previous
-        return None
-    st.session_state[K + "last_attribution"] = (cur.bundle.source, cur.key, result)
+        return _fallback(cur, settings)
+    st.session_state[K + "last_attribution"] = (cur.key, result)
     return result
+
+
+def _fallback(cur: Current, settings: explain.IGSettings) -> explain.AttributionResult | None:
+    last = st.session_state.get(K + "last_attribution")
+    if last is None or last[0] != cur.key:
+        st.info(
+            "Nothing is shown below: the attribution for this text failed, and the last one that worked was for "
+            "another text or model, which does not match this input's tokens and prediction. Try again in a "
+            "moment (when the server is less busy), or with a shorter text or a lower step cap."
+        )
+        return None
+    previous: explain.AttributionResult = last[1]
+    s = previous.settings
+    st.caption(
+        "Showing the last attribution that worked for this text"
+        + ("." if s == settings else f", computed with the earlier settings (baseline {s.baseline.value}, "
+           f"{s.output} of class {previous.target}, first try {s.n_steps} points, cap {s.max_steps}).")
+    )  # fmt: skip
+    return previous

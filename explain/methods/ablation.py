@@ -4,8 +4,8 @@ A head is removed by scaling its output (its slice of the output projection's in
 :func:`~explain.models.anatomy.scaled_heads`, on the weight-sharing twin and behind the bundle's gate, so
 the shared model never sees a hook. Every ablated pass a result needs is one row of a batch (forward
 only; :mod:`explain.methods.masked_passes` runs them, each row joining at the first layer it changes).
-Gradient importance (Michel et al. 2019) is |∂ logit / ∂ m| at m = 1, where m scales each head's output:
-one forward and backward.
+Gradient importance (Michel et al. 2019) is |∂ log p(target) / ∂ m| at m = 1, where m scales each head's
+output: one forward and backward. Michel et al. differentiate the loss −log p; its magnitude is the same.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import torch
 from explain.arrays import frozen as _frozen  # one copy for every result module
 from explain.errors import ComputationError, GlimpseError
 from explain.inputs import Encoding
-from explain.methods.agreement import _pearson, _ranks
+from explain.methods.agreement import spearman
 from explain.methods.masked_passes import logits_with_masks, mask_gradient
+from explain.methods.target import explained_class
 from explain.models.loading import ModelBundle
 
 #: Points per sweep curve are about this many: one every max(1, layers·heads // 24) heads.
@@ -45,7 +46,7 @@ class HeadImportanceResult:
     probabilities: np.ndarray  # [labels] float64 softmax of logits
     delta_logit: np.ndarray  # [layers, heads] float64 target logit with the head removed − unablated
     delta_probability: np.ndarray  # [layers, heads] float64 target probability, head removed − unablated
-    gradient: np.ndarray  # [layers, heads] float64 |∂ target logit / ∂ head scale| at scale 1
+    gradient: np.ndarray  # [layers, heads] float64 |∂ log p(target) / ∂ head scale| at scale 1
     rank_agreement: float  # Spearman ρ of |delta_probability| and gradient; NaN when either is constant
     ablation_seconds: float  # the batched map (waiting in line excluded)
     gradient_seconds: float  # the forward and backward pass of the gradient map
@@ -121,7 +122,7 @@ def head_importance(
         delta_logit=_frozen((ablated[:, target] - full[target]).reshape(layers, heads)),
         delta_probability=_frozen(delta_p),
         gradient=_frozen(gradient),
-        rank_agreement=float(_pearson(_ranks(np.abs(delta_p).ravel()), _ranks(gradient.ravel()))[0]),
+        rank_agreement=spearman(np.abs(delta_p).ravel(), gradient.ravel()),
         ablation_seconds=middle - start,
         gradient_seconds=end - middle,
     )
@@ -210,27 +211,12 @@ def _removal_masks(order: np.ndarray, counts: np.ndarray, shape: tuple[int, int]
 
 
 def _target(bundle: ModelBundle, encoding: Encoding, target: int | None, logits: np.ndarray | None) -> int:
-    labels = bundle.info.labels
-    if not labels:
+    if not bundle.info.labels:
         raise AblationError(
             f"'{bundle.info.source}' has no classification head, so there is no prediction whose heads to "
             "ablate. Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    names = f"0 to {len(labels) - 1} ({', '.join(labels)})"
-    if target is not None:
-        if isinstance(target, bool) or not 0 <= target < len(labels):
-            raise AblationError(f"Class {target} does not exist; this model's classes are {names}.")
-        return int(target)
-    if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
-        from explain.methods.prediction import predict_logits
-
-        logits = predict_logits(bundle, encoding)
-    if np.shape(logits) != (len(labels),):
-        raise AblationError(
-            f"The logits given have shape {np.shape(logits)}; this model has {len(labels)} classes. Pass this "
-            f"input's [labels] logits, or a target class from {names}."
-        )
-    return int(np.argmax(logits))
+    return explained_class(bundle, encoding, target, logits, AblationError)
 
 
 def _kept(bundle: ModelBundle, heads: Collection[tuple[int, int]]) -> np.ndarray:

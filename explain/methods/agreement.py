@@ -120,6 +120,12 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's ρ of two [n] arrays (ties share their mean rank); NaN when either side is constant. The one
+    rank correlation of the package: agreement, head-importance agreement and the sanity check all use it."""
+    return float(_pearson(_ranks(a), _ranks(np.asarray(b)[None, :]))[0])
+
+
 def kendall_tau_b(a: np.ndarray, b: np.ndarray) -> float:
     """Kendall's τ-b (ties in either variable accounted for); NaN when either is constant."""
     da = np.sign(a[:, None] - a[None, :])

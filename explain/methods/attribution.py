@@ -33,7 +33,7 @@ from explain.errors import AttributionError, ComputationError, SettingsError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods import integrator, quadrature
-from explain.methods.prediction import predict_logits
+from explain.methods.target import explained_class
 from explain.models.loading import ModelBundle
 
 
@@ -190,7 +190,8 @@ def attribute_many(
             f"'{bundle.info.source}' has no classification head, so there is no prediction to attribute. "
             "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    targets = [_target(bundle, e, settings, None if logits is None else logits[i]) for i, e in enumerate(encodings)]
+    targets = [explained_class(bundle, e, settings.target, None if logits is None else logits[i], AttributionError)
+               for i, e in enumerate(encodings)]  # fmt: skip
     with bundle.gate.hold(on_wait=on_wait):
         start = time.perf_counter()  # the computation's own time; waiting in line is not part of it
         try:
@@ -275,18 +276,6 @@ def _result(
     )
 
 
-def _target(bundle: ModelBundle, encoding: Encoding, settings: IGSettings, logits: np.ndarray | None) -> int:
-    labels = bundle.info.labels
-    if settings.target is not None:
-        if settings.target >= len(labels):
-            raise AttributionError(
-                f"Class {settings.target} does not exist; this model's classes are 0 to {len(labels) - 1} "
-                f"({', '.join(labels)})."
-            )
-        return settings.target
-    if logits is None:  # the prediction as the Attention page and `predict` show it: the shared eager model
-        logits = predict_logits(bundle, encoding)
-    return int(np.argmax(logits))
 
 
 def word_scores(scores: np.ndarray, encoding: Encoding) -> tuple[tuple[str, ...], np.ndarray]:

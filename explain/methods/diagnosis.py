@@ -63,3 +63,31 @@ def describe(settings: AgreementSettings) -> str:
     sign = "signed IG" if settings.signed else "|IG|"
     unit = "words" if settings.merge_words else "tokens"
     return f"{settings.correlation.value}, {settings.query.value} row(s), {sign}, {unit}"
+
+
+@dataclass(frozen=True)
+class ExpectedSeconds:
+    """About how long each part of a diagnosis takes, in units of one measured forward pass of this input."""
+
+    head_maps: float  # the ablation map (every head off, rows joining at their layer) and the gradient map
+    sweep: float  # the cumulative-removal curves: importance order and random orders
+    ig_first_try: float  # integrated gradients when its first try is certified
+    ig_cap: float  # ... when it needs every raise up to its cap
+
+
+def expected_seconds(
+    layers: int, heads: int, forward_seconds: float, ig: IGSettings, n_random: int = 5
+) -> ExpectedSeconds:
+    """Cost model, in forward passes ``forward_seconds`` each (the page's own attention pass of this input,
+    so it follows its length and the machine): a head removed in layer l runs the layers from l on, so the
+    map costs heads·(layers + 1)/2 passes, plus ~3 for the gradient's forward and backward; each sweep curve
+    has up to SWEEP_POINTS + 1 full-depth rows; IG evaluates forward and backward (~3 passes) at each point
+    and a forward-only prepass (~1 per point)."""
+    head_maps = heads * (layers + 1) / 2 + 3
+    sweep = (1 + n_random) * min(ablation.SWEEP_POINTS + 1, layers * heads + 1)
+    return ExpectedSeconds(
+        head_maps=head_maps * forward_seconds,
+        sweep=sweep * forward_seconds,
+        ig_first_try=4 * ig.n_steps * forward_seconds,
+        ig_cap=4 * ig.max_steps * forward_seconds,
+    )

@@ -101,11 +101,14 @@ def _layer_modules(model: nn.Module) -> list[nn.Module]:
 
 
 def mask_gradient(model: nn.Module, inputs: dict[str, torch.Tensor], target: int, shape: tuple[int, int]) -> np.ndarray:
-    """[layers, heads] |∂ target logit / ∂ m| at m = 1, m scaling each head's output."""
+    """[layers, heads] |∂ log p(target) / ∂ m| at m = 1, m scaling each head's output.
+
+    The log-probability, as Michel et al. (2019) differentiate the loss −log p: a logit's gradient ignores
+    what the head does to the other classes, and the map is compared with Δ probability by ablation."""
     mask = torch.ones((1, *shape), device=device_of(model), requires_grad=True)  # (1, layers, heads)
     with torch.enable_grad(), scaled_heads(model, _here(lambda layer: mask[:, layer])):
-        logit = model(**inputs).logits[0, target]
-    (grad,) = torch.autograd.grad(logit, mask)
+        log_p = model(**inputs).logits[0].cpu().double().log_softmax(-1)[target]
+    (grad,) = torch.autograd.grad(log_p, mask)
     return np.asarray(grad[0].abs().cpu().double().numpy())
 
 

@@ -32,6 +32,7 @@ from explain.arrays import frozen as _frozen  # one copy for every result module
 from explain.errors import ComputationError, ModelLoadError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
+from explain.methods.agreement import spearman
 from explain.methods.attention import run_attention
 from explain.methods.attribution import IGSettings, attribute
 from explain.methods.faithfulness import method_scores
@@ -173,23 +174,6 @@ def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> N
                 else:
                     # Drawn on the CPU from a CPU generator, then copied: the same random weights on any device.
                     p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device="cpu") * std)
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's ρ (ties share their mean rank); NaN when either side is constant."""
-    ra, rb = _ranks(a), _ranks(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    denominator = float(np.sqrt((ra**2).sum() * (rb**2).sum()))
-    return float((ra * rb).sum()) / denominator if denominator > 1e-12 else float("nan")
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values))
-    _, group, counts = np.unique(values, return_inverse=True, return_counts=True)
-    out: np.ndarray = (np.bincount(group, weights=ranks) / counts)[group]
-    return out
 
 
 def _result(

@@ -27,7 +27,7 @@ def importance_figures(imp: HeadImportanceResult, label: str) -> tuple[go.Figure
         imp.delta_probability * 100, f"Δ P({label}) when a head is removed", "Δ P (pp)", signed=True
     )
     gradient = diagnostics.head_map(
-        imp.gradient, "Gradient head importance |∂ logit / ∂ head|", "|gradient|", signed=False
+        imp.gradient, "Gradient head importance |∂ log P / ∂ head|", "|gradient|", signed=False
     )
     return ablation, gradient
 
@@ -68,7 +68,9 @@ def faithfulness_figures(f: FaithfulnessResult, label: str) -> tuple[go.Figure, 
     return deletion, insertion
 
 
-def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
+def diagnose_exports(bundle: ModelBundle, d: Diagnosis, part: str = "all") -> ViewExports:
+    """The files of ``d``'s computed parts; ``part`` (the page's open tab) is part of the identity, so a file
+    prepared on one tab is never offered on another with that tab's parts."""
     a, label = d.attribution, bundle.info.labels[d.attribution.target]
     seed = d.sanity.settings.seed if d.sanity is not None else 0
     prov = export.provenance(
@@ -142,7 +144,8 @@ def diagnose_exports(bundle: ModelBundle, d: Diagnosis) -> ViewExports:
             )
         )
         data.append(DataExport("sanity", "Sanity-check correlations", lambda: _sanity_table(s, prov), export.table_csv))
-    return ViewExports(tuple(figs), tuple(data), prov)
+    names = tuple(f.name for f in figs) + tuple(x.name for x in data)
+    return ViewExports(tuple(figs), tuple(data), prov, choices=repr((part, names)))
 
 
 def _heads_table(d: Diagnosis, prov: export.Provenance) -> dict[str, Any]:
