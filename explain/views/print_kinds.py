@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from explain.views.print_text import clip, nice_ticks, tick_text, widest
 
 if TYPE_CHECKING:
-    from explain.views.print_style import FigureStyle
+    from explain.views.figure_style import FigureStyle
 
 #: The shortest colour bar, in px (an inch): shorter, its ticks crowd and its colours are hard to read off.
 MIN_COLORBAR_PX = 96
