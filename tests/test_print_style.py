@@ -84,3 +84,14 @@ def test_a_bad_scale_stops_the_cli_before_any_work(capsys: pytest.CaptureFixture
     ]
     assert main(argv) == 2
     assert "give 0.25 to 12" in capsys.readouterr().err  # before the missing input is even read
+
+
+def test_signed_head_maps_colour_positive_red_and_negative_blue_like_the_token_strip() -> None:
+    """One colour convention for every signed figure: a reader of the token strip (red = pushes the class up)
+    reads a head map the same way."""
+    from explain.views import diagnostics
+    from explain.views.highlight import diverging_color
+
+    scale = diagnostics.head_map(np.array([[-1.0, 1.0]]), "t", "Δ", signed=True).data[0].colorscale
+    assert scale[0][1].lower() == diverging_color(-1.0, 1.0).lower()  # the most negative end
+    assert scale[-1][1].lower() == diverging_color(1.0, 1.0).lower()  # the most positive end

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from explain.views.figures import plotly_text
 from explain.views.highlight import RDBU
 
-_DIVERGING = [[i / (len(RDBU) - 1), c] for i, c in enumerate(reversed(RDBU))]  # blue = negative, red = positive
+_DIVERGING = [[i / (len(RDBU) - 1), c] for i, c in enumerate(RDBU)]  # blue = negative, red = positive (token strip too)
 _PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
 
