@@ -62,6 +62,13 @@ def layouts() -> dict[str, dict[str, Any]]:
         pytest.skip(f"{CHROMIUM} is not installed")
 
     figures = [for_print(SPECIMENS[n][1](long), SPECIMENS[n][0], FigureStyle(size), CAPTION) for n, long, size in CASES]  # type: ignore[arg-type]
+    # The screen figures under the template the app draws them with: importing streamlit's plotly element makes
+    # "streamlit" plotly's default, so this holds whatever ran before in the process (the suite's order did
+    # not, and the head maps passed alone and failed after an AppTest)
+    import plotly.io as pio
+    import streamlit.elements.plotly_chart  # noqa: F401
+
+    assert pio.templates.default == "streamlit"
     figures += [SPECIMENS[n][1](long).update_layout(width=width) for n, long, width in SCREEN]
     svgs = render_many([(f, "svg", 1.0) for f in figures], timeout=120)
     out = {}

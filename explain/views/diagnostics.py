@@ -61,10 +61,13 @@ def head_map(values: np.ndarray, title: str, what: str, *, signed: bool, limit: 
         title={"text": plotly_text(title), "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
         height=max(290, 36 * layers + 140),
         margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        # automargin set here, not left to the template: Streamlit's own template (the default once streamlit
+        # is imported) has none, and the 10 px margins then cut the layer ticks and stack "layer" on them
         xaxis={"title": {"text": "head", "standoff": 6}, "side": "top", "range": [-0.5, heads - 0.5],
-               "tickmode": "array", "tickvals": list(range(heads)), "zeroline": False, "showgrid": False},
+               "automargin": True, "tickmode": "array", "tickvals": list(range(heads)), "zeroline": False,
+               "showgrid": False},
         yaxis={"title": {"text": "layer", "standoff": 6}, "range": [layers - 0.5, -0.5], "tickmode": "array",
-               "tickvals": list(range(layers)), "zeroline": False, "showgrid": False},
+               "automargin": True, "tickvals": list(range(layers)), "zeroline": False, "showgrid": False},
         clickmode="event+select",
     )  # fmt: skip
     return fig
