@@ -129,7 +129,10 @@ def signalled_worker(signals: Path, dies_every_time: bool = False) -> type:
             done: dict[str, np.ndarray] = super().__call__(batch)  # computes and writes the shard
             if index == 2 and (signals / "armed").exists():
                 (signals / "armed").rename(signals / "taken")  # only the first try blocks
-                (signals / "pid").write_text(str(os.getpid()))
+                # written whole, then renamed: the killer reads the pid as soon as the name exists, and a
+                # half-written file (int('')) once left this worker unkilled, blocking for 300 s
+                (signals / "pid.tmp").write_text(str(os.getpid()))
+                (signals / "pid.tmp").rename(signals / "pid")
                 deadline = time.monotonic() + 300
                 while time.monotonic() < deadline:  # the test kills this process meanwhile
                     time.sleep(0.05)
