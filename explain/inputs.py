@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ class Encoding:
     words: tuple[str, ...]  # the words as typed (runs of non-space characters) and the special tokens
     n_original: int  # tokens before truncation
     notices: tuple[str, ...]  # what the user should know: truncation, removed characters, typed specials
+    offsets: np.ndarray | None = None  # [seq, 2] int64 character span of each token in its segment's text
 
     @property
     def n_tokens(self) -> int:
@@ -84,8 +85,11 @@ def clean_text(text: str) -> tuple[str, int]:
     return "".join(kept), len(text) - len(kept)
 
 
-def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None) -> Encoding:
-    """Validate, clean and tokenise one text (or pair). Raises :class:`InputError` with the fix."""
+def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None, masks: bool = False) -> Encoding:
+    """Validate, clean and tokenise one text (or pair). Raises :class:`InputError` with the fix.
+
+    ``masks``: a typed [MASK] (or the tokenizer's own mask text, e.g. ``<mask>``) becomes the mask token, for
+    a masked LM to fill; every other special-token text stays ordinary characters."""
     total = len(text) + len(text_b or "")
     if total > MAX_CHARS:
         raise InputError(
@@ -98,11 +102,20 @@ def prepare_input(bundle: ModelBundle, text: str, text_b: str | None = None) -> 
         removed += removed_b
     _require_words(text, text_b)  # before tokenising: the common case costs nothing
     enc, full = _tokenize(bundle, text, text_b)
+    if masks:
+        from explain.tasks.masks import masked  # the tasks build on inputs, not the other way
+
+        enc = masked(bundle, enc)
     _require_tokens(enc)
     notices = []
     if removed:
         notices.append(f"Removed {removed} control or text-direction character(s) that cannot be shown safely.")
-    notices += _typed_specials(bundle, text, text_b)
+    if masks:
+        from explain.tasks.masks import unmasked
+
+        notices += _typed_specials(bundle, unmasked(bundle, text) or "", unmasked(bundle, text_b))
+    else:
+        notices += _typed_specials(bundle, text, text_b)
     notices += _unreadable(bundle, full, (text, text_b or ""))
     if enc.n_dropped:
         notices.append(
@@ -229,6 +242,7 @@ def _tokenize(bundle: ModelBundle, text: str, text_b: str | None) -> tuple[Encod
             words=words,
             n_original=n_original,
             notices=(),
+            offsets=np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2),
         ),
         full,
     )
@@ -306,7 +320,7 @@ def _display(token: str) -> str:
 
 
 def _with_notices(enc: Encoding, notices: tuple[str, ...]) -> Encoding:
-    from dataclasses import fields, replace
+    from dataclasses import fields
 
     for f in fields(enc):  # encodings are cached and shared between sessions: read-only
         value = getattr(enc, f.name)

@@ -106,3 +106,38 @@ def build_tiny(
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+#: The config each task's tiny model is saved with (architectures set by save_pretrained from the class).
+TASK_HEADS = {
+    "token-classification": ("AutoModelForTokenClassification",
+                             {"id2label": {0: "O", 1: "B-person", 2: "I-person", 3: "B-location", 4: "I-location"}}),
+    "question-answering": ("AutoModelForQuestionAnswering", {}),
+    "fill-mask": ("AutoModelForMaskedLM", {}),
+    "multi-label": ("AutoModelForSequenceClassification",
+                    {"id2label": {0: "toxic", 1: "insult", 2: "threat"}, "problem_type": "multi_label_classification"}),
+    "regression": ("AutoModelForSequenceClassification",
+                   {"id2label": {0: "similarity"}, "problem_type": "regression"}),
+    "zero-shot": ("AutoModelForSequenceClassification",
+                  {"id2label": {0: "contradiction", 1: "neutral", 2: "entailment"}}),
+    "encoder": ("AutoModel", {}),
+}  # fmt: skip
+
+
+def build_task(family: str, task: str, folder: Path) -> Path:
+    """Save a seeded random ``family`` model with ``task``'s head (TASK_HEADS) to ``folder``."""
+    tok = _bpe() if family == "roberta" else _wordpiece()
+    config = _config(family, len(tok))
+    head, extra = TASK_HEADS[task]
+    labels = extra.get("id2label")
+    if labels:
+        config.num_labels = len(labels)
+        config.id2label = labels
+        config.label2id = {v: k for k, v in labels.items()}
+    if "problem_type" in extra:
+        config.problem_type = extra["problem_type"]
+    torch.manual_seed(0)
+    model = getattr(tf, head).from_config(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

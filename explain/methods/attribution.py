@@ -58,7 +58,7 @@ _ZERO_ID = -1  # marks positions whose baseline word embedding is the zero vecto
 
 IG_KNOBS = (
     Knob("target", "Explain class", "The class whose output is attributed; unset = the predicted class.",
-         None, low=0, high=10_000, integer=True, optional=True, none_means="the predicted class"),
+         None, low=0, high=1_000_000, integer=True, optional=True, none_means="the predicted class"),
     Knob("output", "Attribute", "The class's logit (additive, unsaturated) or its softmax probability.",
          "logit", choices=("logit", "probability")),
     Knob("baseline", "Baseline", "What IG integrates from: every non-special token replaced by this.",
@@ -182,15 +182,22 @@ def attribute_many(
     on_progress: Callable[[str], None] | None = None,
     on_wait: Callable[[int, float], None] | None = None,
     logits: Sequence[np.ndarray] | None = None,
+    targets: Sequence[int] | None = None,
 ) -> list[AttributionResult]:
     """Certified IG for many inputs at once: their paths share padded batches (corpus mode), and each is
-    certified on its own; the result for an input equals its own :func:`attribute` to float32 rounding."""
+    certified on its own; the result for an input equals its own :func:`attribute` to float32 rounding.
+
+    ``targets``: a class per input, in place of ``settings.target`` (every entity of a sentence on the
+    flattened tagger view: the same encoding, one target each)."""
     if not bundle.info.has_classifier:
         raise AttributionError(
             f"'{bundle.info.source}' has no classification head, so there is no prediction to attribute. "
             "Load a fine-tuned classifier (a *ForSequenceClassification checkpoint)."
         )
-    targets = [explained_class(bundle, e, settings.target, None if logits is None else logits[i], AttributionError)
+    wanted = [settings.target] * len(encodings) if targets is None else list(targets)
+    if len(wanted) != len(encodings):
+        raise AttributionError(f"{len(wanted)} targets for {len(encodings)} inputs; give one target per input.")
+    targets = [explained_class(bundle, e, wanted[i], None if logits is None else logits[i], AttributionError)
                for i, e in enumerate(encodings)]  # fmt: skip
     with bundle.gate.hold(on_wait=on_wait):
         start = time.perf_counter()  # the computation's own time; waiting in line is not part of it

@@ -7,12 +7,36 @@ the shared eager model's own pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from explain.errors import GlimpseError
 from explain.inputs import Encoding
 from explain.methods.prediction import predict_logits
 from explain.models.loading import ModelBundle
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scalar a method explains: a logit at a fixed place, never a max over places or a saturating
+    probability. Tasks build them (:mod:`explain.tasks`); :func:`explain.tasks.view.target_view` makes any
+    of them class ``column`` of a classifier, so every method takes it."""
+
+    head: str = "logits"  # the model output's field: "logits", or "start_logits" / "end_logits" (QA)
+    position: int | None = None  # the token whose row is read (tagging, fill-mask); None = a sequence-level head
+    index: int | None = None  # the class, tag, vocabulary id or answer position in that row
+    pair: bool = False  # read as [z, 0] so softmax is sigmoid(z): multi-label and regression outputs
+    name: str = ""  # what the user reads: "B-location at 'Paris' (token 5)"
+
+    @property
+    def column(self) -> int:
+        """The class the target is in its view (:func:`explain.tasks.view.row`)."""
+        return 0 if self.pair else int(self.index or 0)
+
+    def describe(self) -> str:
+        place = "" if self.position is None else f" at token {self.position}"
+        return self.name or f"{self.head}[{self.index}]{place}"
 
 
 def explained_class(

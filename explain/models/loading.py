@@ -15,7 +15,7 @@ import contextlib
 import copy
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,6 @@ import transformers
 from safetensors import SafetensorError
 from transformers import (
     AutoConfig,
-    AutoModel,
-    AutoModelForSequenceClassification,
     AutoTokenizer,
     PretrainedConfig,
     PreTrainedModel,
@@ -36,14 +34,20 @@ from transformers import (
 from explain.errors import GlimpseError, ModelLoadError
 from explain.models.device import device_of, resolve_device
 from explain.models.gate import HookGate
+from explain.models.heads import HEAD_CLASS, TaskKind, check_override, compatible_tasks, detect_task
 from explain.models.hub import SUPPORTED_FAMILIES, hub_snapshot
-from explain.models.sources import ModelSource, SourceKind
+from explain.models.sources import EMBEDDED_NER, ModelSource, SourceKind
 
 transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 #: The fine-tuned sentiment adapter merged into the embedded model, when present.
 EMBEDDED_ADAPTER = Path(__file__).parent / "assets" / "sst2-minilm"
+#: The WNUT-17 tagger's adapter, on the same base (``--model embedded-ner``).
+EMBEDDED_NER_ADAPTER = Path(__file__).parent / "assets" / "wnut17-minilm"
+#: Module names of task heads: a missing one means the head was freshly initialised.
+_HEAD_MODULES = ("classifier", "pre_classifier", "qa_outputs", "cls.", "lm_head", "vocab_", "generator_",
+                 "lm_predictions")  # fmt: skip
 _POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2}  # RoBERTa reserves padding_idx + 1 positions
 #: A fast tokenizer keeps its truncation and padding settings in its Rust object and sets them on every call,
 #: so two threads encoding at once swap each other's settings (a batch padded to another call's length, or a
@@ -67,10 +71,15 @@ class ModelInfo:
     num_parameters: int
     uses_token_types: bool  # the model takes token_type_ids (segment A/B embeddings)
     device: str = "cpu"  # where the weights live and every pass runs ("cpu", "cuda", "cuda:1", "mps")
+    task: str = TaskKind.CLASSIFICATION.value  # what the head does (explain.models.heads.TaskKind), maybe overridden
+    detected_task: str = TaskKind.CLASSIFICATION.value  # what the config says, before any override
+    tasks: tuple[str, ...] = (TaskKind.CLASSIFICATION.value,)  # the tasks this checkpoint can run as
+    target: str | None = None  # on a target view (explain.tasks.view): the one output every method explains
 
     @property
     def has_classifier(self) -> bool:
-        return bool(self.labels)
+        """Classes whose logits the methods explain: a sequence classifier, or any head seen through a target."""
+        return bool(self.labels) and (self.task == TaskKind.CLASSIFICATION or self.target is not None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +111,7 @@ class ModelBundle:
         return digest.hexdigest()
 
 
-def load_bundle(source: ModelSource, device: str | None = None) -> ModelBundle:
+def load_bundle(source: ModelSource, device: str | None = None, task: TaskKind | None = None) -> ModelBundle:
     """Load, check and freeze a model on ``device`` (default ``$GLIMPSE_DEVICE``, else auto). Raises
     :class:`ModelLoadError` with the fix (a device torch cannot see is a SettingsError, raised before loading).
 
@@ -112,7 +121,7 @@ def load_bundle(source: ModelSource, device: str | None = None) -> ModelBundle:
     """
     where = resolve_device(device)
     try:
-        return _load(source, where)
+        return _load(source, where, task)
     except GlimpseError:
         raise
     except Exception as exc:  # the one guard around the whole load: see the docstring
@@ -123,28 +132,34 @@ def load_bundle(source: ModelSource, device: str | None = None) -> ModelBundle:
         ) from exc
 
 
-def _load(source: ModelSource, device: torch.device) -> ModelBundle:
+def _load(source: ModelSource, device: torch.device, task: TaskKind | None) -> ModelBundle:
     location = _location(source)
     config = _load_config(location, source)
     _check_family(config, source)
     overrides = _adapter_overrides(source)
     for key, value in overrides.items():
         setattr(config, key, value)
-    head = _wants_head(config)
-    if head:
+    detected = detect_task(config)
+    wanted = detected if task is None else task
+    check_override(detected, wanted, config, source.label)
+    if wanted is TaskKind.MULTI_LABEL:  # an override: transformers' own loss and our sigmoid agree on it
+        config.problem_type = "multi_label_classification"
+    if HEAD_CLASS[wanted] in ("AutoModelForSequenceClassification", "AutoModelForTokenClassification"):
         _check_labels(config, source)
-    model, missing = _load_weights(location, config, head)
-    if source.kind is SourceKind.EMBEDDED and overrides:
+    model, missing = _load_weights(location, config, HEAD_CLASS[wanted])
+    if source.kind is SourceKind.EMBEDDED and overrides and wanted is not TaskKind.ENCODER:
         from explain.models.adapter import apply_adapter
 
-        apply_adapter(model, EMBEDDED_ADAPTER)
+        apply_adapter(model, _embedded_adapter(source))
         missing = []
     model.eval()  # type: ignore[no-untyped-call]
     model.requires_grad_(False)
     # Moved before the twin is made: .to() swaps buffers for new tensors, which a twin made earlier would not share.
     torch.nn.Module.to(model, device)
     tokenizer = _load_tokenizer(location, source)
-    info = _model_info(source, model, tokenizer, missing)
+    tasks = tuple(k.value for k in compatible_tasks(detected, config))
+    info = replace(_model_info(source, model, tokenizer, missing), task=wanted.value, detected_task=detected.value,
+                   tasks=tasks)  # fmt: skip
     _check_attentions(model, tokenizer, info)
     return ModelBundle(source, model, tokenizer, info, _hooked_twin(model))
 
@@ -178,17 +193,23 @@ def _check_family(config: PretrainedConfig, source: ModelSource) -> None:
         )
 
 
+def _embedded_adapter(source: ModelSource) -> Path:
+    return EMBEDDED_NER_ADAPTER if source.ref == EMBEDDED_NER else EMBEDDED_ADAPTER
+
+
 def _adapter_overrides(source: ModelSource) -> dict[str, Any]:
-    if source.kind is not SourceKind.EMBEDDED or not (EMBEDDED_ADAPTER / "adapter.safetensors").is_file():
+    if source.kind is not SourceKind.EMBEDDED:
+        return {}
+    folder = _embedded_adapter(source)
+    if not (folder / "adapter.safetensors").is_file():
+        if source.ref == EMBEDDED_NER:  # the tagger is nothing without its adapter: say so rather than tag at random
+            raise ModelLoadError(
+                f"The embedded NER adapter is missing ({folder}). Reinstall Glimpse from its repository."
+            )
         return {}
     from explain.models.adapter import adapter_config
 
-    return dict(adapter_config(EMBEDDED_ADAPTER))
-
-
-def _wants_head(config: PretrainedConfig) -> bool:
-    archs = config.architectures or []
-    return any(a.endswith("ForSequenceClassification") for a in archs) or bool(getattr(config, "problem_type", None))
+    return dict(adapter_config(folder))
 
 
 def _check_labels(config: PretrainedConfig, source: ModelSource) -> None:
@@ -204,8 +225,8 @@ def _check_labels(config: PretrainedConfig, source: ModelSource) -> None:
         )
 
 
-def _load_weights(location: str, config: PretrainedConfig, head: bool) -> tuple[PreTrainedModel, list[str]]:
-    cls = AutoModelForSequenceClassification if head else AutoModel
+def _load_weights(location: str, config: PretrainedConfig, head_class: str) -> tuple[PreTrainedModel, list[str]]:
+    cls = getattr(transformers, head_class)
     try:
         model, loading = cls.from_pretrained(
             location,
@@ -249,7 +270,7 @@ def _model_info(
     source: ModelSource, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, missing: list[str]
 ) -> ModelInfo:
     config = model.config
-    head = hasattr(model, "classifier")
+    head = hasattr(model, "classifier")  # sequence and token classifiers: their outputs are named classes
     id2label: dict[Any, Any] = dict(config.id2label or {})
     labels = tuple(str(id2label[i]) for i in range(int(config.num_labels or 0))) if head else ()
     return ModelInfo(
@@ -261,7 +282,7 @@ def _model_info(
         hidden_size=config.hidden_size,
         max_length=_max_length(config, tokenizer),
         labels=labels,
-        head_is_random=head and any(k.startswith(("classifier", "pre_classifier")) for k in missing),
+        head_is_random=any(k.startswith(_HEAD_MODULES) for k in missing),
         num_parameters=sum(p.numel() for p in model.parameters()),
         uses_token_types="token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 1,
         device=str(device_of(model)),

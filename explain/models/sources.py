@@ -39,6 +39,11 @@ class SourceKind(StrEnum):
 
 
 EMBEDDED_NAME = "embedded:all-MiniLM-L6-v2"
+#: The embedded NER tagger: the same base with the WNUT-17 adapter (``--model embedded-ner``).
+EMBEDDED_NER = "embedded:wnut17-ner"
+#: Every embedded model, with the names a user may type for it.
+EMBEDDED_ALIASES = {EMBEDDED_NAME: EMBEDDED_NAME, "default": EMBEDDED_NAME, "embedded": EMBEDDED_NAME,
+                    EMBEDDED_NER: EMBEDDED_NER, "embedded-ner": EMBEDDED_NER}  # fmt: skip
 _PATH_START = ("/", "./", "../", "~")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
 
@@ -94,8 +99,9 @@ def resolve_source(ref: str, policy: SourcePolicy) -> ModelSource:
     disk holds (so deciding never touches the filesystem).
     """
     ref = ref.strip()
-    if not ref or ref == EMBEDDED_NAME or ref.lower() in {"default", "embedded"}:
-        return _allowed(ModelSource(SourceKind.EMBEDDED, EMBEDDED_NAME), policy)
+    if not ref or ref in EMBEDDED_ALIASES or ref.lower() in EMBEDDED_ALIASES:
+        name = EMBEDDED_ALIASES.get(ref, EMBEDDED_ALIASES.get(ref.lower(), EMBEDDED_NAME))
+        return _allowed(ModelSource(SourceKind.EMBEDDED, name), policy)
     if ref.startswith(_PATH_START):
         return _allowed(_folder_source(ref, policy), policy)
     if not _HUB_ID.match(ref) or ".." in ref:
