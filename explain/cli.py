@@ -11,35 +11,37 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explain.errors import GlimpseError, InputError
-from explain.inputs import prepare_input
+from explain.inputs import Encoding, prepare_input
 from explain.knobs import add_knobs, settings_from
 from explain.methods.agreement import AGREEMENT_KNOBS, AgreementSettings
 from explain.methods.attention import (
     ROLLOUT_KNOBS,
     RolloutSettings,
     attention_view,
-    probabilities,
     rollout,
     rollout_relevance,
     run_attention,
 )
-from explain.methods.attribution import IG_KNOBS, IGSettings, attribute, word_scores
+from explain.methods.attribution import IG_KNOBS, AttributionResult, IGSettings, word_scores
 from explain.methods.prediction import evaluate, read_labelled
 from explain.models.device import DEVICE_CHOICES, DEVICE_ENV
+from explain.models.heads import TaskKind, task_kind
 from explain.models.loading import ModelBundle, load_bundle
 from explain.models.sources import default_source, policy_from_env, resolve_source
+from explain.tasks import cli as task_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        bundle = _bundle(args.model, args.device)
+        bundle = _bundle(args.model, args.device, args.task)
         out = args.run(bundle, args)
     except GlimpseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -51,21 +53,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explain", description="Glimpse's core, printing JSON.")
-    _common_args(parser, model="", pretty=False, device=None)
+    _common_args(parser, model="", pretty=False, device=None, task="auto")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="what the model is: family, layers, heads, maximum length, labels")
     info.set_defaults(run=_info)
-    pred = sub.add_parser("predict", help="label and probabilities for a text (or pair)")
+    pred = sub.add_parser("predict", help="the model's prediction, shaped by its task (label, tags, answer, ...)")
     _text_args(pred)
+    task_cli.add_request_args(pred)
     pred.set_defaults(run=_predict)
     attr = sub.add_parser("attribute", help="integrated-gradients attributions for a text (or pair)")
     _text_args(attr)
+    task_cli.add_request_args(attr)
+    task_cli.add_target_args(attr)
     add_knobs(attr, IG_KNOBS)
     attr.add_argument("--words", action="store_true", help="also give word-level sums")
     attr.add_argument("--json", action="store_true", help="print JSON (the only format; kept for clarity)")
     attr.set_defaults(run=_attribute)
-    ev = sub.add_parser("evaluate", help="accuracy over a 'sentence<TAB>label' file")
-    ev.add_argument("--tsv", required=True, type=Path, help="UTF-8 file; header optional; labels as ids or names")
+    ev = sub.add_parser("evaluate", help="accuracy over a 'sentence<TAB>label' file, or entity F1 over a CoNLL file")
+    where = ev.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tsv", type=Path, help="UTF-8 file; header optional; labels as ids or names")
+    where.add_argument("--conll", type=Path,
+                       help="tagging: token<TAB>tag lines, a blank line between sentences (entity P/R/F1, seqeval's)")
     ev.set_defaults(run=_evaluate)
     ex = sub.add_parser("export", help="figures and data for every input of a file, one folder each")
     ex.add_argument(
@@ -92,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     att.set_defaults(run=_attention)
     diag = sub.add_parser("diagnose", help="which heads matter, attention vs IG, faithfulness, sanity check")
     _text_args(diag)
+    task_cli.add_request_args(diag)
+    task_cli.add_target_args(diag)
     add_knobs(diag, IG_KNOBS)
     add_knobs(diag, AGREEMENT_KNOBS)
     diag.add_argument("--seed", type=int, default=0, help="of the random orders and the random weights (default 0)")
@@ -103,14 +113,18 @@ def _parser() -> argparse.ArgumentParser:
     compare_cli.add_parser(sub)
     corpus_cli.add_parser(sub)
     for verb in sub.choices.values():  # `predict --model DIR` works as well as `--model DIR predict`
-        _common_args(verb, model=argparse.SUPPRESS, pretty=argparse.SUPPRESS, device=argparse.SUPPRESS)
+        _common_args(verb, model=argparse.SUPPRESS, pretty=argparse.SUPPRESS, device=argparse.SUPPRESS,
+                     task=argparse.SUPPRESS)
     return parser
 
 
-def _common_args(parser: argparse.ArgumentParser, *, model: Any, pretty: Any, device: Any) -> None:
+def _common_args(parser: argparse.ArgumentParser, *, model: Any, pretty: Any, device: Any, task: Any) -> None:
     """``--model``, ``--pretty`` and ``--device``, before the verb (with the defaults) and after it (defaults
     suppressed, so a verb that is not given them keeps what was given before it)."""
-    parser.add_argument("--model", default=model, help="folder path or hub id (default: the embedded model)")
+    parser.add_argument("--model", default=model,
+                        help="folder path, hub id, 'embedded' (sentiment) or 'embedded-ner' (default: embedded)")
+    parser.add_argument("--task", default=task, choices=("auto", *(k.value for k in TaskKind)),
+                        help="run the model as this task (default auto: what its config says); see 'info'")
     parser.add_argument("--pretty", action="store_true", default=pretty, help="indent the JSON")
     parser.add_argument("--device", default=device, choices=DEVICE_CHOICES,
                         help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)")
@@ -121,11 +135,11 @@ def _text_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-b", default=None, help="optional segment B of a sentence pair")
 
 
-def _bundle(ref: str, device: str | None) -> ModelBundle:
+def _bundle(ref: str, device: str | None, task: str | None = None) -> ModelBundle:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     policy = policy_from_env()
     source = resolve_source(ref, policy) if ref else default_source(policy)
-    return load_bundle(source, device)
+    return load_bundle(source, device, task_kind(task))
 
 
 def _info(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
@@ -142,6 +156,10 @@ def _info(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "head_is_random": info.head_is_random,
         "parameters": info.num_parameters,
         "device": info.device,
+        "task": info.task,
+        "detected_task": info.detected_task,
+        "can_run_as": list(info.tasks),
+        "tasks_glimpse_supports": task_cli.task_listing(),
     }
 
 
@@ -177,25 +195,17 @@ def _index(value: int, size: int, name: str) -> int:
 
 
 def _predict(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
-    result = run_attention(bundle, prepare_input(bundle, args.text, args.text_b))
-    if result.logits is None:
-        raise GlimpseError(f"'{bundle.info.source}' has no classification head, so it makes no prediction.")
-    probs = probabilities(result.logits)
-    labels = bundle.info.labels
-    return {
-        "label": labels[int(probs.argmax())],
-        "label_id": int(probs.argmax()),
-        "probabilities": {name: round(float(p), 6) for name, p in zip(labels, probs, strict=True)},
-        "logits": [round(float(v), 6) for v in result.logits],
-        "head_is_random": bundle.info.head_is_random,
-        "dropped_tokens": result.encoding.n_dropped,
-    }
+    return task_cli.predict_json(bundle, args)
 
 
 def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
-    encoding = prepare_input(bundle, args.text, args.text_b)
     settings = settings_from(IGSettings, IG_KNOBS, args)
-    r = attribute(bundle, encoding, settings)
+    return task_cli.attribute_json(bundle, args, settings, lambda b, e, r, s: _attribution(b, e, r, s, args.words))
+
+
+def _attribution(
+    bundle: ModelBundle, encoding: Encoding, r: AttributionResult, settings: IGSettings, words: bool
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tokens": list(encoding.tokens),
         "scores": [float(v) for v in r.scores],
@@ -225,21 +235,26 @@ def _attribute(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(r.seconds, 4),
         "notices": list(encoding.notices),
     }
-    if args.words:
-        words, sums = word_scores(r.scores, encoding)
-        out["words"] = {"labels": list(words), "scores": [float(v) for v in sums]}
+    if words:
+        labels, sums = word_scores(r.scores, encoding)
+        out["words"] = {"labels": list(labels), "scores": [float(v) for v in sums]}
     return out
 
 
 def _diagnose(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     from explain.methods.diagnosis import diagnose
 
-    encoding = prepare_input(bundle, args.text, args.text_b)
+    prediction, choices = task_cli.chosen(bundle, args)
+    choice = choices[0]  # one target: a diagnosis is of one output
+    bundle, encoding = choice.view(bundle), choice.encoding
     agreement = settings_from(AgreementSettings, AGREEMENT_KNOBS, args)
-    d = diagnose(bundle, encoding, settings_from(IGSettings, IG_KNOBS, args), agreement, seed=args.seed)
+    ig = replace(settings_from(IGSettings, IG_KNOBS, args), target=choice.target.column)
+    d = diagnose(bundle, encoding, ig, agreement, seed=args.seed)
     a, imp, f, s = d.attribution, d.importance, d.faithfulness, d.sanity
     assert imp is not None and f is not None and s is not None and d.agreement is not None
     return {
+        "task": prediction.task.value,
+        "target_name": choice.target.name,
         "tokens": list(encoding.tokens),
         "target": a.target,
         "target_label": bundle.info.labels[a.target],
@@ -279,6 +294,8 @@ def _top_heads(values: np.ndarray, count: int, largest: bool = True) -> list[dic
 
 
 def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
+    if args.conll is not None:
+        return _evaluate_conll(bundle, args.conll)
     examples = read_labelled(args.tsv, bundle.info.labels)
     total = len(examples)
 
@@ -293,6 +310,22 @@ def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
         "file": str(args.tsv),
         "model": bundle.info.source,
     }
+
+
+def _evaluate_conll(bundle: ModelBundle, path: Path) -> dict[str, Any]:
+    from explain.tasks.conll import evaluate_conll
+    from explain.tasks.spans import read_conll
+
+    total = len(read_conll(path))
+    r = evaluate_conll(bundle, path, on_sentence=_progress_bar("tagging", total))
+    s = r.scores
+    return {
+        "precision": s.precision, "recall": s.recall, "f1": s.f1, "gold_entities": s.support,
+        "predicted_entities": s.predicted, "correct_entities": s.correct, "per_type": s.per_type,
+        "sentences": r.sentences, "words": r.words, "truncated_sentences": r.truncated,
+        "definition": "entity-level, micro-averaged, as seqeval's default (conlleval) mode",
+        "file": str(path), "model": bundle.info.source,
+    }  # fmt: skip
 
 
 def _export(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:

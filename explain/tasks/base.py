@@ -51,6 +51,7 @@ class Choice:
     encoding: Encoding  # the input the target is read on (zero-shot: premise + hypothesis; QA: the window)
     labels: tuple[str, ...]  # names of the view's columns (what an error lists)
     group: str = ""  # the picker's section: "entities", "tokens", "start", "end", a mask, ...
+    key: str = ""  # what a user types to pick it (CLI --label, URL): a class, label, "start"/"end", ...
 
     def view(self, bundle: ModelBundle) -> ModelBundle:
         """The model seen through this target: every class-explaining method runs on it unchanged."""
@@ -80,16 +81,50 @@ class TaskPrediction:
     highlights: tuple[Highlight, ...] = ()
     notices: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific arrays for views (e.g. per-token tags)
+    defaults: int = 1  # how many of the first choices are explained when the user picks none (QA: start and end)
 
     @property
     def default(self) -> Choice | None:
         return self.choices[0] if self.choices else None
 
 
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the user asked to explain (CLI options, URL); unset fields mean the task's default."""
+
+    label: str | None = None  # a class, label or tag by name (or class id); QA: "start" or "end"
+    token: int | None = None  # tagging: the token position (its predicted tag unless ``label`` names one)
+    mask_index: int | None = None  # fill-mask: which mask, 0-based
+    candidate: str | None = None  # fill-mask: a candidate token or vocabulary id
+    every: bool = False  # tagging: every entity (one batched run)
+
+
 class Task(Protocol):
     kind: TaskKind
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction: ...
+
+    def select(self, bundle: ModelBundle, prediction: TaskPrediction, spec: TargetSpec) -> tuple[Choice, ...]: ...
+
+
+class Selects:
+    """The common way to pick: by key (or class id), else the prediction's defaults."""
+
+    def select(self, bundle: ModelBundle, prediction: TaskPrediction, spec: TargetSpec) -> tuple[Choice, ...]:
+        if not prediction.choices:
+            raise SettingsError("This model makes no prediction, so there is nothing to explain.")
+        if spec.label is None:
+            return prediction.choices[: prediction.defaults]
+        wanted = spec.label.strip().lower()
+        found = tuple(
+            c
+            for c in prediction.choices
+            if wanted in (c.key.lower(), str(c.target.index) if c.group == "classes" else None)
+        )
+        if not found:
+            keys = ", ".join(dict.fromkeys(c.key for c in prediction.choices))
+            raise SettingsError(f"Nothing called '{spec.label[:40]}' to explain here. Pick one of: {keys}.")
+        return found[:1]
 
 
 def forward(bundle: ModelBundle, encoding: Encoding) -> Any:

@@ -6,10 +6,10 @@ from explain.inputs import prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import ModelBundle
-from explain.tasks.base import Choice, TaskPrediction, TaskRequest, forward, numpy, softmax
+from explain.tasks.base import Choice, Selects, TaskPrediction, TaskRequest, forward, numpy, softmax
 
 
-class Classification:
+class Classification(Selects):
     kind = TaskKind.CLASSIFICATION
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -19,7 +19,7 @@ class Classification:
         labels = bundle.info.labels
         top = int(probs.argmax())
         order = [top, *(i for i in probs.argsort()[::-1].tolist() if i != top)]  # the prediction first
-        choices = tuple(Choice(Target(index=i, name=labels[i]), encoding, labels, "classes") for i in order)
+        choices = tuple(Choice(Target(index=i, name=labels[i]), encoding, labels, "classes", labels[i]) for i in order)
         return TaskPrediction(
             task=self.kind,
             encoding=encoding,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from explain.inputs import prepare_input
 from explain.models.heads import TaskKind
 from explain.models.loading import ModelBundle
-from explain.tasks.base import TaskPrediction, TaskRequest
+from explain.tasks.base import Selects, TaskPrediction, TaskRequest
 
 NO_HEAD = (
     "This checkpoint has no task head, so it makes no prediction to explain; attention works as for any model. "
@@ -15,7 +15,7 @@ NO_HEAD = (
 )
 
 
-class Encoder:
+class Encoder(Selects):
     kind = TaskKind.ENCODER
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -24,7 +24,7 @@ class Encoder:
             task=self.kind,
             encoding=encoding,
             headline="no prediction (no task head)",
-            output={"prediction": None, "notice": NO_HEAD},
+            output={"prediction": None},
             rows=(),
             choices=(),
             notices=(*encoding.notices, NO_HEAD),

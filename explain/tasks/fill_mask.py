@@ -15,11 +15,21 @@ from explain.inputs import Encoding, prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
-from explain.tasks.base import Choice, Highlight, TaskPrediction, TaskRequest, forward, numpy, softmax
+from explain.tasks.base import (
+    Choice,
+    Highlight,
+    Selects,
+    TargetSpec,
+    TaskPrediction,
+    TaskRequest,
+    forward,
+    numpy,
+    softmax,
+)
 from explain.tasks.masks import mask_texts
 
 
-class FillMask:
+class FillMask(Selects):
     kind = TaskKind.FILL_MASK
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -47,6 +57,17 @@ class FillMask:
             notices=encoding.notices,
         )
 
+    def select(self, bundle: ModelBundle, prediction: TaskPrediction, spec: TargetSpec) -> tuple[Choice, ...]:
+        """A mask's candidate (``--mask-index M --candidate WORD``); a mask alone means its top candidate."""
+        if spec.mask_index is None and spec.candidate is None:
+            return super().select(bundle, prediction, spec)
+        mask = spec.mask_index or 0
+        masks = prediction.output["masks"]
+        if not 0 <= mask < len(masks):
+            raise SettingsError(f"Mask {mask} does not exist; this text has masks 0 to {len(masks) - 1}.")
+        candidate = spec.candidate if spec.candidate is not None else masks[mask]["candidates"][0]["token_id"]
+        return (candidate_choice(bundle, prediction.encoding, mask, candidate),)
+
 
 def mask_positions(bundle: ModelBundle, encoding: Encoding) -> list[int]:
     positions = np.flatnonzero(encoding.input_ids == bundle.tokenizer.mask_token_id).tolist()
@@ -66,7 +87,11 @@ def candidate_choice(bundle: ModelBundle, encoding: Encoding, mask: int, candida
     index = _token_id(bundle, candidate)
     name = f"{_shown(bundle, index)!r} at [MASK] {mask + 1} (token {masks[mask]})"
     return Choice(
-        Target(position=masks[mask], index=index, name=name), encoding, _vocabulary(bundle), f"[MASK] {mask + 1}"
+        Target(position=masks[mask], index=index, name=name),
+        encoding,
+        _vocabulary(bundle),
+        f"[MASK] {mask + 1}",
+        f"{mask}:{_shown(bundle, index)}",
     )
 
 

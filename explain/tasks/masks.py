@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from explain.inputs import Encoding
 from explain.models.loading import ModelBundle
 
 
@@ -29,7 +29,7 @@ def unmasked(bundle: ModelBundle, text: str | None) -> str | None:
     return text
 
 
-def masked(bundle: ModelBundle, enc: Encoding) -> Encoding:
+def masked(bundle: ModelBundle, enc: Any) -> Any:  # an explain.inputs.Encoding, which imports this module
     """Each typed mask's tokens (split as ordinary text) collapsed into one mask token, found by offsets."""
     mask_id = bundle.tokenizer.mask_token_id
     if mask_id is None or enc.offsets is None:

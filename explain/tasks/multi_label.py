@@ -10,10 +10,10 @@ from explain.inputs import prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import ModelBundle
-from explain.tasks.base import Choice, TaskPrediction, TaskRequest, forward, numpy, sigmoid
+from explain.tasks.base import Choice, Selects, TaskPrediction, TaskRequest, forward, numpy, sigmoid
 
 
-class MultiLabel:
+class MultiLabel(Selects):
     kind = TaskKind.MULTI_LABEL
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -24,7 +24,13 @@ class MultiLabel:
         order = probs.argsort(kind="stable")[::-1].tolist()  # the likeliest first: the default explanation
         above = [labels[i] for i in order if probs[i] >= request.threshold]
         choices = tuple(
-            Choice(Target(index=i, pair=True, name=labels[i]), encoding, (labels[i], f"not {labels[i]}"), "labels")
+            Choice(
+                Target(index=i, pair=True, name=labels[i]),
+                encoding,
+                (labels[i], f"not {labels[i]}"),
+                "labels",
+                labels[i],
+            )
             for i in order
         )
         return TaskPrediction(

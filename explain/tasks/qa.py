@@ -18,13 +18,13 @@ from explain.inputs import Encoding, prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
-from explain.tasks.base import Choice, Highlight, TaskPrediction, TaskRequest, forward, numpy, softmax
+from explain.tasks.base import Choice, Highlight, Selects, TaskPrediction, TaskRequest, forward, numpy, softmax
 
 MAX_ANSWER_TOKENS = 30  # the pipeline's max_answer_len: longer spans are not answers
 _NOT_SPACE = re.compile(r"\S+")
 
 
-class QuestionAnswering:
+class QuestionAnswering(Selects):
     kind = TaskKind.QUESTION_ANSWERING
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -47,12 +47,14 @@ class QuestionAnswering:
                 Target("start_logits", index=s, name=f"answer start '{encoding.tokens[s]}' (token {s})"),
                 encoding,
                 labels,
+                "answer",
                 "start",
             ),
             Choice(
                 Target("end_logits", index=e, name=f"answer end '{encoding.tokens[e]}' (token {e})"),
                 encoding,
                 labels,
+                "answer",
                 "end",
             ),
         )
@@ -84,6 +86,7 @@ class QuestionAnswering:
             highlights=(Highlight(1, best["start"], best["end"], "answer"),),
             notices=tuple(notices),
             extra={"window": best_w},
+            defaults=2,  # the answer is explained by its start and its end
         )
 
 

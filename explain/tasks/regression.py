@@ -8,12 +8,12 @@ from explain.inputs import prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import ModelBundle
-from explain.tasks.base import Choice, TaskPrediction, TaskRequest, forward, numpy
+from explain.tasks.base import Choice, Selects, TaskPrediction, TaskRequest, forward, numpy
 
 _GENERIC = re.compile(r"^LABEL_\d+$")
 
 
-class Regression:
+class Regression(Selects):
     kind = TaskKind.REGRESSION
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -28,7 +28,7 @@ class Regression:
             headline=f"{name} = {value:.4g}",
             output={"value": round(value, 6), "output": name},
             rows=({"output": name, "value": value},),
-            choices=(Choice(target, encoding, (name, "0"), "value"),),
+            choices=(Choice(target, encoding, (name, "0"), "value", name),),
             notices=(
                 *encoding.notices,
                 "A regression head outputs a number: Diagnose's 'probability' columns show "

@@ -14,14 +14,25 @@ import numpy as np
 
 from explain.errors import SettingsError
 from explain.inputs import Encoding, prepare_input
+from explain.methods.attribution import AttributionResult, IGSettings, attribute_many
 from explain.methods.target import Target
 from explain.models.heads import TaskKind
 from explain.models.loading import ModelBundle
-from explain.tasks.base import Choice, Highlight, TaskPrediction, TaskRequest, forward, numpy, softmax
+from explain.tasks.base import (
+    Choice,
+    Highlight,
+    Selects,
+    TargetSpec,
+    TaskPrediction,
+    TaskRequest,
+    forward,
+    numpy,
+    softmax,
+)
 from explain.tasks.spans import Span, decode_spans
 
 
-class Tagging:
+class Tagging(Selects):
     kind = TaskKind.TOKEN_CLASSIFICATION
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -76,6 +87,19 @@ class Tagging:
             extra={"predicted": predicted, "first_tokens": firsts},
         )
 
+    def select(self, bundle: ModelBundle, prediction: TaskPrediction, spec: TargetSpec) -> tuple[Choice, ...]:
+        """A token's tag (``--token N [--label TAG]``), every entity (``--every``), or the first entity."""
+        if spec.token is not None:
+            return (token_choice(bundle, prediction.encoding, spec.token, spec.label),)
+        if spec.label is not None:
+            raise SettingsError("Name the token whose tag to explain (--token N, as in 'predict'), with --label.")
+        entities = tuple(c for c in prediction.choices if c.group == "entities")
+        if spec.every:
+            if not entities:
+                raise SettingsError("No entity was found in this text. Explain a token's tag with --token N.")
+            return entities
+        return prediction.choices[:1]
+
 
 def first_tokens(encoding: Encoding) -> list[int]:
     """The first token of every typed word, in order (a word's tag is its first token's, as in CoNLL)."""
@@ -93,13 +117,19 @@ def entity_choices(
     bundle: ModelBundle, encoding: Encoding, firsts: Sequence[int], spans: Sequence[Span], predicted: np.ndarray
 ) -> list[Choice]:
     """Each entity explained by its first token's tag logit (the B- tag that opens it)."""
-    out = []
+    out: list[Choice] = []
     for span in spans:
         t = firsts[span.start]
         text = " ".join(encoding.words[int(encoding.word_index[firsts[w]])] for w in range(span.start, span.end))
         name = f"{span.label} entity '{text}' ({bundle.info.labels[int(predicted[t])]} at token {t})"
         out.append(
-            Choice(Target(position=t, index=int(predicted[t]), name=name), encoding, bundle.info.labels, "entities")
+            Choice(
+                Target(position=t, index=int(predicted[t]), name=name),
+                encoding,
+                bundle.info.labels,
+                "entities",
+                f"entity {len(out)}",
+            )
         )
     return out
 
@@ -119,7 +149,9 @@ def token_choice(bundle: ModelBundle, encoding: Encoding, position: int, label: 
     if not isinstance(index, int) or not 0 <= index < len(tags):
         raise SettingsError(f"Unknown tag '{label}'. This model's tags: {', '.join(tags)}.")
     name = f"{tags[index]} at '{encoding.tokens[position]}' (token {position})"
-    return Choice(Target(position=position, index=index, name=name), encoding, tags, "tokens")
+    return Choice(
+        Target(position=position, index=index, name=name), encoding, tags, "tokens", f"{position}:{tags[index]}"
+    )
 
 
 def flat_target(choice: Choice, n_tags: int) -> int:
@@ -151,3 +183,21 @@ def _highlight(encoding: Encoding, firsts: Sequence[int], span: Span) -> Highlig
     return Highlight(
         int(encoding.segment[first]), int(encoding.offsets[first, 0]), int(encoding.offsets[last, 1]), span.label
     )
+
+
+def entity_matrix(
+    bundle: ModelBundle, choices: Sequence[Choice], settings: IGSettings
+) -> tuple[list[AttributionResult], np.ndarray]:
+    """Certified IG of every chosen tag in ONE batched run, and the [choices, tokens] matrix of their scores.
+
+    All choices are on the same encoding; on the flattened view (``logits.reshape(batch, seq * tags)``) each
+    is one column, so their paths share padded batches (:func:`attribute_many` with one target per row)."""
+    if not choices:
+        raise SettingsError("No tag to explain. Pick an entity or a token.")
+    encoding = choices[0].encoding
+    tags = bundle.info.labels
+    names = tuple(f"{t}:{tag}" for t in range(encoding.n_tokens) for tag in tags)
+    flat = Choice(Target(name="every chosen tag"), encoding, names, "entities")
+    columns = [flat_target(c, len(tags)) for c in choices]
+    results = attribute_many(flat.view(bundle), [encoding] * len(choices), settings, targets=columns)
+    return results, np.stack([r.scores for r in results])  # (choices, tokens)

@@ -15,12 +15,12 @@ from explain.inputs import prepare_input
 from explain.methods.target import Target
 from explain.models.heads import TaskKind, entailment_id
 from explain.models.loading import ModelBundle
-from explain.tasks.base import Choice, TaskPrediction, TaskRequest, forward, numpy, softmax
+from explain.tasks.base import Choice, Selects, TaskPrediction, TaskRequest, forward, numpy, softmax
 
 MAX_LABELS = 20
 
 
-class ZeroShot:
+class ZeroShot(Selects):
     kind = TaskKind.ZERO_SHOT
 
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
@@ -39,7 +39,13 @@ class ZeroShot:
             scores = softmax(logits[:, entail])
         order = np.argsort(-scores, kind="stable").tolist()
         choices = tuple(
-            Choice(Target(index=entail, name=f"'{labels[i]}' (entailment)"), pairs[i], bundle.info.labels, "labels")
+            Choice(
+                Target(index=entail, name=f"'{labels[i]}' (entailment)"),
+                pairs[i],
+                bundle.info.labels,
+                "labels",
+                labels[i],
+            )
             for i in order
         )
         return TaskPrediction(
