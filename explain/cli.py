@@ -72,8 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="accuracy over a 'sentence<TAB>label' file, or entity F1 over a CoNLL file")
     where = ev.add_mutually_exclusive_group(required=True)
     where.add_argument("--tsv", type=Path, help="UTF-8 file; header optional; labels as ids or names")
-    where.add_argument("--conll", type=Path,
-                       help="tagging: token<TAB>tag lines, a blank line between sentences (entity P/R/F1, seqeval's)")
+    task_cli.add_request_args(ev)
+    where.add_argument(
+        "--conll",
+        type=Path,
+        help="tagging: token<TAB>tag lines, a blank line between sentences (entity P/R/F1, seqeval's)",
+    )
     ev.set_defaults(run=_evaluate)
     ex = sub.add_parser("export", help="figures and data for every input of a file, one folder each")
     ex.add_argument(
@@ -113,21 +117,33 @@ def _parser() -> argparse.ArgumentParser:
     compare_cli.add_parser(sub)
     corpus_cli.add_parser(sub)
     for verb in sub.choices.values():  # `predict --model DIR` works as well as `--model DIR predict`
-        _common_args(verb, model=argparse.SUPPRESS, pretty=argparse.SUPPRESS, device=argparse.SUPPRESS,
-                     task=argparse.SUPPRESS)
+        _common_args(
+            verb, model=argparse.SUPPRESS, pretty=argparse.SUPPRESS, device=argparse.SUPPRESS, task=argparse.SUPPRESS
+        )
     return parser
 
 
 def _common_args(parser: argparse.ArgumentParser, *, model: Any, pretty: Any, device: Any, task: Any) -> None:
     """``--model``, ``--pretty`` and ``--device``, before the verb (with the defaults) and after it (defaults
     suppressed, so a verb that is not given them keeps what was given before it)."""
-    parser.add_argument("--model", default=model,
-                        help="folder path, hub id, 'embedded' (sentiment) or 'embedded-ner' (default: embedded)")
-    parser.add_argument("--task", default=task, choices=("auto", *(k.value for k in TaskKind)),
-                        help="run the model as this task (default auto: what its config says); see 'info'")
+    parser.add_argument(
+        "--model",
+        default=model,
+        help="folder path, hub id, 'embedded' (sentiment) or 'embedded-ner' (default: embedded)",
+    )
+    parser.add_argument(
+        "--task",
+        default=task,
+        choices=("auto", *(k.value for k in TaskKind)),
+        help="run the model as this task (default auto: what its config says); see 'info'",
+    )
     parser.add_argument("--pretty", action="store_true", default=pretty, help="indent the JSON")
-    parser.add_argument("--device", default=device, choices=DEVICE_CHOICES,
-                        help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)")
+    parser.add_argument(
+        "--device",
+        default=device,
+        choices=DEVICE_CHOICES,
+        help=f"where the model runs (default: ${DEVICE_ENV}, else auto = CUDA when torch sees one)",
+    )
 
 
 def _text_args(parser: argparse.ArgumentParser) -> None:
@@ -296,6 +312,13 @@ def _top_heads(values: np.ndarray, count: int, largest: bool = True) -> list[dic
 def _evaluate(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
     if args.conll is not None:
         return _evaluate_conll(bundle, args.conll)
+    if bundle.info.task != TaskKind.CLASSIFICATION:
+        from explain.tasks.evaluation import evaluate_file
+
+        return evaluate_file(bundle, args.tsv, task_cli.request_from(args)) | {
+            "task": bundle.info.task,
+            "model": bundle.info.source,
+        }
     examples = read_labelled(args.tsv, bundle.info.labels)
     total = len(examples)
 

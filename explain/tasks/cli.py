@@ -64,7 +64,13 @@ def add_target_args(parser: argparse.ArgumentParser) -> None:
 def request_from(args: argparse.Namespace) -> TaskRequest:
     labels = tuple(s.strip() for s in getattr(args, "candidate_labels", "").split(",") if s.strip())
     return TaskRequest(
-        args.text, args.text_b, labels, args.hypothesis_template, args.multi_label, args.threshold, args.top_k
+        getattr(args, "text", ""),
+        getattr(args, "text_b", None),
+        labels,
+        args.hypothesis_template,
+        args.multi_label,
+        args.threshold,
+        args.top_k,
     )
 
 
