@@ -141,3 +141,22 @@ def build_task(family: str, task: str, folder: Path) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def constant_head(folder: Path, bias: list[float]) -> Path:
+    """Re-save the model in ``folder`` with its head's last layer reading nothing: weight 0, bias ``bias``,
+    so every output is exactly the bias, whatever the text (hand-checkable predictions)."""
+    model = tf.AutoModelForTokenClassification if "ForTokenClassification" in str(_architecture(folder)) else None
+    model = (model or tf.AutoModelForSequenceClassification).from_pretrained(folder)
+    head = model.classifier.out_proj if hasattr(model.classifier, "out_proj") else model.classifier
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor(bias))
+    model.save_pretrained(folder)
+    return folder
+
+
+def _architecture(folder: Path) -> list[str]:
+    import json
+
+    return list(json.loads((folder / "config.json").read_text()).get("architectures", []))

@@ -118,7 +118,10 @@ def attribute_json(bundle: ModelBundle, args: argparse.Namespace, settings: IGSe
     for c in choices:
         view = c.view(bundle)
         result = attribute(view, c.encoding, replace(settings, target=c.target.column))
-        rows.append(one(view, c.encoding, result, settings) | {"target_name": c.target.name, "target_key": c.key})
+        rows.append(
+            one(view, c.encoding, result, settings)
+            | {"target_name": c.target.name, "target_key": c.key, "target_position": c.target.position}
+        )
     return task | rows[0] if len(rows) == 1 else task | {"targets": rows}
 
 
