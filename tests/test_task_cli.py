@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from explain.cli import main
-from tests.fixtures import build_task, constant_head
 from tests.conftest import bundle_from
+from tests.fixtures import build_task, constant_head
 from tests.tolerances import reorder_atol
 
 
