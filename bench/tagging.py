@@ -50,10 +50,10 @@ def main() -> None:
     from captum.attr import LayerIntegratedGradients
 
     from explain import load_bundle, policy_from_env, resolve_source
+    from explain.errors import SettingsError
     from explain.methods.attribution import Baseline, IGSettings, baseline_ids
     from explain.tasks import TaskRequest, task_of
     from explain.tasks.base import TargetSpec
-    from explain.errors import SettingsError
     from explain.tasks.tagging import entity_matrix
 
     bundle = load_bundle(resolve_source(args.model, policy_from_env({})), "cpu")
