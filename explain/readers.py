@@ -101,6 +101,21 @@ def file_records(path: Path, csv: bool | None = None) -> tuple[tuple[str, ...], 
         raise InputError(f"Cannot read '{path}': {exc}. Give a UTF-8 text, TSV or CSV file.") from exc
 
 
+def text_lines(path: Path) -> list[tuple[int, str]]:
+    """(1-based number, text) of every line of a UTF-8 file that is not blank; a line that is not UTF-8 stops
+    the reading (a score over the rest would not be the file's). Gaps in the numbering are the blank lines."""
+    _, records = file_records(path, csv=False)  # tab-separated whatever the name: quotes are plain text
+    out = []
+    for record in records:
+        try:
+            out.append((record.number, record.raw.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}:{record.number} is not UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8."
+            ) from exc
+    return out
+
+
 def shown_names(names: Sequence[str], limit: int = 10) -> str:
     """Column names for a message: bytes that were not UTF-8 and control characters escaped, a few at most."""
     shown = [n.encode("utf-8", "backslashreplace").decode("utf-8")[:40] for n in names[:limit]]

