@@ -127,3 +127,16 @@ def test_fill_mask_explains_the_chosen_candidate(
     out = _run(capsys, *model, "attribute", *text, "--mask-index", "1", "--candidate", str(pick["token_id"]))
     assert (out["target"], out["target_position"]) == (pick["token_id"], second["position"])
     assert "masks 0 to 1" in _fails(capsys, *model, "attribute", *text, "--mask-index", "2")
+
+
+def test_zero_shot_accuracy_over_the_files_labels(
+    capsys: pytest.CaptureFixture[str], task_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    nli = constant_head(task_dirs["zero-shot"], [0.0, 0.0, 0.0])  # every label ties: the first asked wins
+    (tmp_path / "zs.tsv").write_text("text\tlabel\nthe match\tsport\nthe vote\tpolitics\nthe goal\tsport\n")
+    out = _run(capsys, "--model", str(nli), "evaluate", "--tsv", str(tmp_path / "zs.tsv"))
+    # candidates from the file, in order (sport, politics); a tie ranks "sport" first: 2 of 3 right
+    assert out["candidate_labels"] == ["sport", "politics"] and out["accuracy"] == pytest.approx(2 / 3)
+    asked = _run(capsys, "--model", str(nli), "evaluate", "--tsv", str(tmp_path / "zs.tsv"),
+                 "--candidate-labels", "politics,sport")  # fmt: skip
+    assert asked["accuracy"] == pytest.approx(1 / 3)

@@ -5,12 +5,14 @@ Files are tab-separated UTF-8 (a header line is skipped when its last field is n
 - multi-label: ``text<TAB>label,label`` (names or ids; an empty field means no label) → micro/macro F1;
 - regression: ``text<TAB>value`` or ``text_a<TAB>text_b<TAB>value`` → MSE and Pearson's r;
 - question answering: ``question<TAB>context<TAB>answer`` (several answers joined by `` || ``) → EM and F1;
+- zero-shot: ``text<TAB>label`` → accuracy, the candidates being the labels asked for, else the file's own;
 - tagging reads CoNLL instead (:mod:`explain.tasks.conll`); classification keeps ``evaluate --tsv``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +97,30 @@ def _qa(bundle: ModelBundle, rows: list[tuple[int, list[str]]], request: TaskReq
     }
 
 
+def _zero_shot(bundle: ModelBundle, rows: list[tuple[int, list[str]]], request: TaskRequest, progress: Progress
+               ) -> dict[str, Any]:  # fmt: skip
+    data = [(n, f) for n, f in rows if len(f) == 2]
+    if len(data) != len(rows) and len(data) != len(rows) - 1:
+        bad = next(n for n, f in rows[1:] if len(f) != 2)
+        raise InputError(f"line {bad}: expected 'text<TAB>label'.")
+    if data and data[0][1][1].strip().lower() in ("label", "labels"):
+        data = data[1:]  # the header
+    labels = request.candidate_labels or tuple(dict.fromkeys(f[1].strip() for _n, f in data))
+    hits = []
+    for n, (_number, (text, label)) in enumerate(data):
+        out = task_of(bundle).predict(bundle, _with(replace(request, candidate_labels=labels), text, None))
+        hits.append(out.output["labels"][0] == label.strip())
+        progress(n + 1)
+    return {"accuracy": float(np.mean(hits)), "examples": len(hits), "candidate_labels": list(labels),
+            "hypothesis_template": request.hypothesis_template}  # fmt: skip
+
+
 def _data(rows: list[tuple[int, list[str]]], valid: Callable[[list[str]], bool]) -> list[tuple[int, list[str]]]:
     """The rows, less a first line that is a header (its label field is not a label)."""
     return rows[1:] if rows and not valid(rows[0][1]) else rows
 
 
 def _with(request: TaskRequest, text: str, text_b: str | None) -> TaskRequest:
-    from dataclasses import replace
-
     return replace(request, text=text, text_b=text_b)
 
 
@@ -124,4 +142,5 @@ _EVALUATORS: dict[TaskKind, Callable[[ModelBundle, list[tuple[int, list[str]]], 
     TaskKind.MULTI_LABEL: _multi_label,
     TaskKind.REGRESSION: _regression,
     TaskKind.QUESTION_ANSWERING: _qa,
+    TaskKind.ZERO_SHOT: _zero_shot,
 }  # fmt: skip
