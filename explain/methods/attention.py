@@ -86,7 +86,9 @@ def run_attention(bundle: ModelBundle, encoding: Encoding) -> AttentionResult:
     seconds = time.perf_counter() - start
     # weights: (layers, heads, seq, seq)
     weights = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-    logits = out.logits[0].float().cpu().numpy() if hasattr(out, "logits") else None
+    # A class's logits only: a tagger's or a masked LM's per-token logits (seq × vocabulary for an MLM) are the
+    # task's to read (explain.tasks), not worth keeping in every cached attention result.
+    logits = out.logits[0].float().cpu().numpy() if hasattr(out, "logits") and bundle.info.has_classifier else None
     weights.setflags(write=False)  # results are cached and shared between sessions
     return AttentionResult(encoding, weights, logits, seconds)
 
