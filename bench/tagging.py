@@ -112,6 +112,10 @@ def report(rows: list[tuple[float, float, int, int, float]]) -> None:
     print(f"| ours: every entity, one batched certified run | {statistics.median(ours):.3f} | {q(ours, 0.9):.3f} |")
     print(f"| naive: one Captum LIG (50 steps) per entity | {statistics.median(naive):.3f} | {q(naive, 0.9):.3f} |")
     print(f"speed-up per sentence: median {statistics.median(speedups):.2f}×, p10 {q(speedups, 0.1):.2f}×")
+    for name, low, high in (("1 entity", 1, 1), ("2 entities", 2, 2), ("3+ entities", 3, 10**6)):
+        group = [n / o for o, n, k, *_ in rows if low <= k <= high]
+        if group:
+            print(f"  {name}: {len(group)} sentences, median speed-up {statistics.median(group):.2f}×")
     errors = [r[4] for r in rows]
     print(f"ours vs naive, max |difference| / max |naive| per sentence: median {statistics.median(errors):.2e}, "
           f"max {max(errors):.2e}")  # fmt: skip

@@ -84,6 +84,8 @@ def test_conll_scores_entities_as_seqeval(
     assert out["precision"] == pytest.approx(2 / 5) and out["recall"] == pytest.approx(2 / 3)
     assert out["f1"] == pytest.approx(2 * (2 / 5) * (2 / 3) / (2 / 5 + 2 / 3))
     assert out["per_type"]["location"]["recall"] == 0.0
+    head = _run(capsys, "--model", str(tagger), "predict", "--text", "a b c d e")["headline"]
+    assert head == "5 entities: a (person), b (person), c (person), d (person), …"  # four named, the rest elided
 
 
 def test_every_entity_in_one_run_equals_each_alone(

@@ -52,7 +52,8 @@ class Tagging(Selects):
             task=self.kind,
             encoding=encoding,
             headline=f"{len(spans)} entit{'y' if len(spans) == 1 else 'ies'}"
-            + (": " + ", ".join(f"{e['text']} ({e['label']})" for e in entities[:4]) if entities else ""),
+            + (": " + ", ".join(f"{e['text']} ({e['label']})" for e in entities[:4]) if entities else "")
+            + (", …" if len(entities) > 4 else ""),
             output={
                 "entities": entities,
                 "words": [
