@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 import ui.cache
+from ui.sidebar import sidebar
 
 st.set_page_config(page_title="Glimpse — attention and attributions for BERT models", page_icon="🔎", layout="wide")
 ui.start_timer()
@@ -19,5 +20,5 @@ with ui.cache.models().pinning():
             st.Page("app_pages/model.py", title="Model", icon="🧩"),
         ]
     )
-    ui.sidebar(page.url_path)  # a link's text_b means another thing on Compare
+    sidebar(page.url_path)  # a link's text_b means another thing on Compare
     page.run()

@@ -56,3 +56,25 @@ def test_framing_is_opt_in() -> None:
     assert frame_ancestors({"GLIMPSE_FRAME_ANCESTORS": "https://huggingface.co https://*.hf.space"}) == (
         "https://huggingface.co https://*.hf.space"
     )
+
+
+def test_the_server_entry_imports_no_model_code_before_it_answers() -> None:
+    """serve.py imports ui.server before Streamlit listens: torch, transformers and explain must wait for
+    the warm-up thread (about 4 s of imports), or every launch answers its first request that much later."""
+    import json
+    import subprocess
+    import sys
+
+    code = "import json, sys, ui.server; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                           check=True).stdout))  # fmt: skip
+    assert not loaded & {"torch", "transformers", "explain", "streamlit", "numpy"}, loaded
+
+
+def test_every_name_the_ui_package_lists_resolves() -> None:
+    import ui
+
+    for name in ui.__all__:
+        assert getattr(ui, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ui.nope  # noqa: B018
