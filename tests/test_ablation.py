@@ -313,7 +313,7 @@ def test_sweep_runs_from_the_full_model_to_no_heads(moderate: ModelBundle) -> No
     importance = head_importance(moderate, prepare_input(moderate, TEXT))
     sweep = ablation_sweep(moderate, importance)
     t = importance.target
-    np.testing.assert_array_equal(sweep.counts, np.arange(9))  # 8 heads: step max(1, 8 // 24) = 1
+    np.testing.assert_array_equal(sweep.counts, np.arange(9))  # 8 heads: step max(1, 8 // 12) = 1
     p_full = softmax(predict_logits(moderate, prepare_input(moderate, TEXT)))[t]  # the eager model, no hooks
     p_none = softmax(logits_of(zero_values(moderate.hooked_model, list(range(LAYERS))), moderate))[t]
     assert abs(p_full - p_none) > 5e-4, "removing every head changes nothing here: the ends would be equal"
@@ -351,11 +351,11 @@ def test_random_orders_are_seeded(steep_bert: ModelBundle) -> None:
     assert len({tuple(o) for o in a.random_orders}) == 5
 
 
-def test_the_default_model_sweep_has_at_most_25_points(embedded_bundle: ModelBundle) -> None:
+def test_the_default_model_sweep_has_at_most_13_points(embedded_bundle: ModelBundle) -> None:
     enc = prepare_input(embedded_bundle, "a gorgeous, witty, seductive movie.")
     importance = head_importance(embedded_bundle, enc)
     sweep = ablation_sweep(embedded_bundle, importance)
-    np.testing.assert_array_equal(sweep.counts, np.arange(0, 73, 3))  # 72 heads, step 72 // 24 = 3
+    np.testing.assert_array_equal(sweep.counts, np.arange(0, 73, 6))  # 72 heads, step 72 // 12 = 6
     assert importance.delta_logit.shape == importance.gradient.shape == (6, 12)
     p_none = softmax(logits_of(zero_values(embedded_bundle.hooked_model, list(range(6))), embedded_bundle,
                                "a gorgeous, witty, seductive movie."))[importance.target]  # fmt: skip
@@ -442,12 +442,12 @@ def test_one_target_class_helper_for_attribution_and_ablation() -> None:
 
 
 def test_the_expected_wait_of_a_diagnosis_by_hand() -> None:
-    """In forward passes (1 s each here): 12 heads × (6 + 1)/2 + 3 = 45 for the maps; 6 curves × 25 rows for the
+    """In forward passes (1 s each here): 12 heads × (6 + 1)/2 + 3 = 45 for the maps; 6 curves × 13 rows for the
     sweep; 4 passes a point for IG's 13-point first try and 193-point cap. Linear in the pass's time."""
     from explain import IGSettings
     from explain.methods.diagnosis import expected_seconds
 
     e = expected_seconds(6, 12, 1.0, IGSettings(n_steps=13, max_steps=193))
-    assert (e.head_maps, e.sweep, e.ig_first_try, e.ig_cap) == (45.0, 150.0, 52.0, 772.0)
+    assert (e.head_maps, e.sweep, e.ig_first_try, e.ig_cap) == (45.0, 78.0, 52.0, 772.0)
     assert expected_seconds(6, 12, 0.5, IGSettings()).head_maps == 22.5
     assert expected_seconds(2, 4, 1.0, IGSettings()).sweep == 6 * 9  # 8 heads: 9 rows per curve at most

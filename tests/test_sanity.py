@@ -184,3 +184,34 @@ def test_the_cascade_waits_for_the_gate(steep_bert: ModelBundle) -> None:
 
     with steep_bert.gate.hold(), pytest.raises(Waited):
         sanity.sanity_check(steep_bert, prepare_input(steep_bert, TEXT), 1, on_wait=on_wait)
+
+
+def test_the_callers_original_ig_is_reused_only_when_it_fits(
+    steep_bert: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row 0 is the caller's own (certified, 1 %) IG of this input and class: one IG run saved per diagnosis.
+    IG of another class, or of another input, is not that row, and is recomputed."""
+    from explain.methods.attention import run_attention
+
+    enc = prepare_input(steep_bert, TEXT)
+    mine = attribute(steep_bert, enc, IGSettings(target=1))
+    attention = run_attention(steep_bert, enc)
+    calls: list[int] = []
+    real = sanity.attribute
+
+    def counted(bundle, encoding, settings):  # type: ignore[no-untyped-def]
+        calls.append(settings.target)
+        return real(bundle, encoding, settings)
+
+    monkeypatch.setattr(sanity, "attribute", counted)
+    reused = sanity.sanity_check(steep_bert, enc, 1, original=(mine, attention))
+    steps = len(reused.steps)
+    assert len(calls) == steps  # the randomised models only
+    np.testing.assert_array_equal(reused.scores[0, reused.methods.index(IG)], mine.scores)
+    calls.clear()
+    other_class = sanity.sanity_check(steep_bert, enc, 0, original=(mine, attention))
+    assert len(calls) == steps + 1 and other_class.target == 0
+    calls.clear()
+    other = prepare_input(steep_bert, "a short other text")
+    sanity.sanity_check(steep_bert, other, 1, original=(mine, attention))
+    assert len(calls) == steps + 1

@@ -283,8 +283,6 @@ def _result(
     )
 
 
-
-
 def word_scores(scores: np.ndarray, encoding: Encoding) -> tuple[tuple[str, ...], np.ndarray]:
     """Sum token scores over each typed word (sums are what IG's completeness makes meaningful)."""
     return encoding.words, np.bincount(encoding.word_index, weights=scores, minlength=len(encoding.words))

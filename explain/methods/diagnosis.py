@@ -55,7 +55,9 @@ def diagnose(
         norm_agreement=head_agreement(normed, result.scores, encoding, agreement),
         agreement_method=describe(agreement),
         faithfulness=faithfulness.faithfulness(bundle, encoding, target, scores, settings),
-        sanity=sanity.sanity_check(bundle, encoding, target, ig=ig, settings=sanity.SanitySettings(seed=seed)),
+        sanity=sanity.sanity_check(
+            bundle, encoding, target, ig=ig, settings=sanity.SanitySettings(seed=seed), original=(result, attention)
+        ),
     )
 
 

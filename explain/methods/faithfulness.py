@@ -52,7 +52,7 @@ FAITHFULNESS_KNOBS = (
     Knob("baseline", "Removed tokens become", "What a deleted (or not yet inserted) token is replaced by; "
          "the zero baseline feeds a zero word embedding.", Baseline.PAD, choices=tuple(Baseline)),
     Knob("curve_points", "Curve points", "Points per curve: 0, all, the AOPC fractions, then the widest gaps "
-         "halved. Each point costs one forward pass per ranking.", 9, low=7, high=16, integer=True,
+         "halved. Each point costs one forward pass per ranking.", 7, low=7, high=16, integer=True,
          flag="--curve-points"),
     Knob("random_seeds", "Random orders", "Random rankings averaged for the chance level.", 10, low=10, high=100,
          integer=True, flag="--random-seeds"),
@@ -66,7 +66,7 @@ class FaithfulnessSettings:
     """Knobs of the faithfulness curves (declared, with bounds, in ``FAITHFULNESS_KNOBS``); checked when built."""
 
     baseline: Baseline = Baseline.PAD  # the replacement token (IG's baseline setting)
-    curve_points: int = 9  # k values per curve, 0 and all included
+    curve_points: int = 7  # k values per curve, 0 and all included (0, all and the 5 AOPC ks: no extra pass)
     random_seeds: int = 10  # random orders averaged
     seed: int = 0  # of the random orders
 

@@ -11,9 +11,13 @@ The random weights live in a deep copy made for this call and dropped after it; 
 never touched. Re-initialisation follows the BERT family's own init: weights normal(0,
 config.initializer_range), biases 0, LayerNorm weight 1 and bias 0, drawn from a seeded
 ``torch.Generator``, so a seed gives the same correlations. The embeddings stay (IG integrates along
-them, and the input must stay the same input). IG runs on a fixed schedule (``IG_FIRST_TRY`` points,
-raised once to ``IG_CAP`` when δ or a token moves by more than ``IG_TOLERANCE``) so that a destroyed
-model cannot run long; its δ is kept per step.
+them, and the input must stay the same input). The original model's IG is the caller's certified one when
+given (``original``), else certified here to ``IG_TOLERANCE`` (``IG_FIRST_TRY`` points, raised up to
+``IG_CAP``). On the randomised models only ranks are compared, so IG there is a fixed ``IG_POINTS``-point
+rule, uncertified: its δ can be large, but its ranks are what the check reads, and they hold (Spearman ρ
+with a 65-point rule's, over 42 randomised models of the embedded classifier on SST-2 dev sentences of
+24–40 tokens: median 0.996, min 0.935; 13 points: 0.999 and 0.988), and a destroyed model cannot run
+long. Its δ is kept per step.
 """
 
 from __future__ import annotations
@@ -33,15 +37,16 @@ from explain.errors import ComputationError, ModelLoadError
 from explain.inputs import Encoding
 from explain.knobs import Knob, check_knobs
 from explain.methods.agreement import spearman
-from explain.methods.attention import run_attention
-from explain.methods.attribution import IGSettings, attribute
+from explain.methods.attention import AttentionResult, run_attention
+from explain.methods.attribution import AttributionResult, IGSettings, attribute
 from explain.methods.faithfulness import method_scores
 from explain.models.gate import HookGate
 from explain.models.loading import ModelBundle, _hooked_twin
 
-IG_FIRST_TRY = 13  # points of IG's first try on every model of the cascade
-IG_CAP = 25  # its one raise, when needed: a destroyed model cannot run long
+IG_FIRST_TRY = 9  # points of IG's first try on every model of the cascade (a 5 % certificate, ranks only)
+IG_CAP = 33  # its raises (17, then 33), when needed: a destroyed model cannot run long
 IG_TOLERANCE = 0.05  # a rank correlation does not move for a 5 % per-token error
+IG_POINTS = 9  # the fixed rule on each randomised model (warped Clenshaw–Curtis, as IG's first level)
 
 SANITY_KNOBS = (
     Knob("seed", "Seed", "Seed of the random weights (same seed, same correlations).", 0, low=0, high=2**31 - 1,
@@ -75,7 +80,7 @@ class SanityResult:
     scores: np.ndarray  # [steps + 1, methods, seq] float64 token scores; row 0 = the original model
     correlations: np.ndarray  # [steps, methods] float64 Spearman ρ with row 0 over non-special tokens (NaN: constant)
     ig_relative_delta: np.ndarray  # [steps + 1] float64 IG's |δ| / max(|f(x) − f(baseline)|, floor)
-    ig_converged: np.ndarray  # [steps + 1] bool IG met IG_TOLERANCE within IG_CAP points
+    ig_converged: np.ndarray  # [steps + 1] bool row 0: IG certified to IG_TOLERANCE; others: |δ| ≤ IG_TOLERANCE
     insensitive: tuple[str, ...]  # methods with |ρ| ≥ threshold at full randomisation: they ignore the model
     seconds: float  # wall time, waiting in line excluded
 
@@ -88,15 +93,22 @@ def sanity_check(
     settings: SanitySettings = SanitySettings(),
     on_progress: Callable[[str], None] | None = None,
     on_wait: Callable[[int, float], None] | None = None,
+    original: tuple[AttributionResult, AttentionResult] | None = None,
 ) -> SanityResult:
-    """Cascading randomisation (see the module docstring); IG keeps ``ig``'s output and baseline."""
+    """Cascading randomisation (see the module docstring); IG keeps ``ig``'s output and baseline.
+
+    ``original``: the unmodified model's IG and attention for this input, when the caller has them (the
+    Diagnose page and ``diagnose`` do): row 0 then reuses them instead of explaining the input again. They
+    are used only when they explain this encoding's ``target`` with ``ig``'s output and baseline, and IG is
+    certified there (to its own, tighter tolerance); otherwise row 0 is computed as before."""
     ig = replace(ig or IGSettings(), target=target, n_steps=IG_FIRST_TRY, max_steps=IG_CAP, tolerance=IG_TOLERANCE)
     progress = on_progress or (lambda _m: None)
     steps = cascade(bundle.model)  # before waiting in line: a model without a head is refused at once
     with bundle.gate.hold(on_wait=on_wait):  # one heavy pass for the whole cascade
         start = time.perf_counter()
         try:
-            explained = _cascade_explanations(bundle, encoding, ig, steps, settings.seed, progress)
+            first = _reused(original, encoding, ig)
+            explained = _cascade_explanations(bundle, encoding, ig, steps, settings.seed, progress, first)
         except (RuntimeError, MemoryError) as exc:
             raise ComputationError(
                 f"The sanity check failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text; "
@@ -113,27 +125,52 @@ def _cascade_explanations(
     steps: list[tuple[str, tuple[str, ...]]],
     seed: int,
     progress: Callable[[str], None],
+    first: tuple[dict[str, np.ndarray], float, bool] | None = None,
 ) -> list[tuple[str, dict[str, np.ndarray], float, bool]]:
     """(step, scores by method, IG's relative δ, converged) for the original model, then after each step."""
-    progress("Sanity check: the original model")
-    # We hold the bundle's gate: the runs below get gates of their own, so they do not wait for us.
-    rows = [("original", *_explain(replace(bundle, gate=HookGate()), encoding, ig))]
+    if first is None:
+        progress("Sanity check: the original model")
+        # We hold the bundle's gate: the runs below get gates of their own, so they do not wait for us.
+        first = _explain(replace(bundle, gate=HookGate()), encoding, ig)
+    rows = [("original", *first)]
     model = copy.deepcopy(bundle.model)  # the throwaway copy; the shared model is never written
     randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
     generator = torch.Generator(device="cpu").manual_seed(seed)
+    fixed = replace(ig, n_steps=IG_POINTS, max_steps=IG_POINTS)  # ranks only: no certificate to buy
     std = float(getattr(model.config, "initializer_range", 0.02))
     for label, names in steps:  # module names are the same in the copy
         progress(f"Sanity check: randomising {label}")
         for name in names:
             reinitialise(model.get_submodule(name), std, generator)
-        rows.append((label, *_explain(randomised, encoding, ig)))  # the twin shares the copy's tensors
+        rows.append((label, *_explain(randomised, encoding, fixed)))  # the twin shares the copy's tensors
     return rows
+
+
+def _reused(
+    original: tuple[AttributionResult, AttentionResult] | None, encoding: Encoding, ig: IGSettings
+) -> tuple[dict[str, np.ndarray], float, bool] | None:
+    """Row 0 from the caller's results, when they are of this input and target, IG's output and baseline."""
+    if original is None:
+        return None
+    attribution, attention = original
+    s = attribution.settings
+    fits = (
+        attribution.encoding.input_ids.tolist() == encoding.input_ids.tolist()
+        and attribution.target == ig.target
+        and (s.output, s.baseline) == (ig.output, ig.baseline)
+        and attribution.converged
+        and attention.weights.shape[-1] == encoding.n_tokens
+    )
+    if not fits:
+        return None
+    return method_scores(attribution, attention), attribution.relative_delta, attribution.converged
 
 
 def _explain(bundle: ModelBundle, encoding: Encoding, ig: IGSettings) -> tuple[dict[str, np.ndarray], float, bool]:
     attribution = attribute(bundle, encoding, ig)
     scores = method_scores(attribution, run_attention(bundle, encoding))
-    return scores, attribution.relative_delta, attribution.converged
+    certified = attribution.converged if ig.max_steps > ig.n_steps else attribution.relative_delta <= ig.tolerance
+    return scores, attribution.relative_delta, bool(certified)
 
 
 def cascade(model: PreTrainedModel) -> list[tuple[str, tuple[str, ...]]]:
