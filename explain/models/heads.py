@@ -46,6 +46,9 @@ HEAD_CLASS = {
     TaskKind.FILL_MASK: "AutoModelForMaskedLM",
     TaskKind.ENCODER: "AutoModel",
 }
+#: Heads Glimpse does not serve, read as a bare encoder: ELECTRA's pre-training class is the replaced-token
+#: discriminator (one logit per token), not a masked LM; loaded as one, its MLM head would be random.
+_ENCODER_ARCHITECTURES = frozenset({"ElectraForPreTraining"})
 _SUFFIXES = (
     ("ForTokenClassification", TaskKind.TOKEN_CLASSIFICATION),
     ("ForQuestionAnswering", TaskKind.QUESTION_ANSWERING),
@@ -57,6 +60,8 @@ _SUFFIXES = (
 def detect_task(config: Any) -> TaskKind:
     """The task a config was trained for; a bare encoder when nothing names a head."""
     archs = [str(a) for a in (getattr(config, "architectures", None) or [])]
+    if archs and all(a in _ENCODER_ARCHITECTURES for a in archs):
+        return TaskKind.ENCODER
     for suffix, kind in _SUFFIXES:
         if any(a.endswith(suffix) for a in archs):
             return kind

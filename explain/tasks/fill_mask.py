@@ -38,6 +38,7 @@ class FillMask(Selects):
         probs = softmax(numpy(forward(bundle, encoding).logits[0, masks]))  # (masks, vocab)
         found: list[dict[str, Any]] = []
         choices: list[Choice] = []
+        vocabulary = _vocabulary(bundle)  # every choice's column names: listed once, shared by all
         for m, position in enumerate(masks):
             top = np.argsort(-probs[m], kind="stable")[: request.top_k]
             candidates = [
@@ -45,7 +46,7 @@ class FillMask(Selects):
                 for i in top
             ]
             found.append({"mask": m, "position": position, "candidates": candidates})
-            choices += [candidate_choice(bundle, encoding, m, int(i)) for i in top]
+            choices += [candidate_choice(bundle, encoding, m, int(i), vocabulary) for i in top]
         return TaskPrediction(
             task=self.kind,
             encoding=encoding,
@@ -65,7 +66,11 @@ class FillMask(Selects):
         masks = prediction.output["masks"]
         if not 0 <= mask < len(masks):
             raise SettingsError(f"Mask {mask} does not exist; this text has masks 0 to {len(masks) - 1}.")
-        candidate = spec.candidate if spec.candidate is not None else masks[mask]["candidates"][0]["token_id"]
+        listed = masks[mask]["candidates"]
+        candidate: int | str = listed[0]["token_id"] if spec.candidate is None else spec.candidate
+        if isinstance(candidate, str) and not candidate.strip().isdigit():  # digits are a vocabulary id
+            # a candidate typed as the list shows it ("movie") is the listed token (RoBERTa's "Ġmovie")
+            candidate = next((c["token_id"] for c in listed if c["token"] == candidate.strip()), candidate)
         return (candidate_choice(bundle, prediction.encoding, mask, candidate),)
 
 
@@ -79,8 +84,11 @@ def mask_positions(bundle: ModelBundle, encoding: Encoding) -> list[int]:
     return [int(p) for p in positions]
 
 
-def candidate_choice(bundle: ModelBundle, encoding: Encoding, mask: int, candidate: int | str) -> Choice:
-    """Mask number ``mask`` (0-based)'s candidate: a vocabulary id, or a token as typed ("capital")."""
+def candidate_choice(
+    bundle: ModelBundle, encoding: Encoding, mask: int, candidate: int | str, vocabulary: tuple[str, ...] | None = None
+) -> Choice:
+    """Mask number ``mask`` (0-based)'s candidate: a vocabulary id, or a token as typed ("capital").
+    ``vocabulary``: the column names (:func:`_vocabulary`), when the caller already listed them."""
     masks = mask_positions(bundle, encoding)
     if not 0 <= mask < len(masks):
         raise SettingsError(f"Mask {mask} does not exist; this text has masks 0 to {len(masks) - 1}.")
@@ -89,7 +97,7 @@ def candidate_choice(bundle: ModelBundle, encoding: Encoding, mask: int, candida
     return Choice(
         Target(position=masks[mask], index=index, name=name),
         encoding,
-        _vocabulary(bundle),
+        _vocabulary(bundle) if vocabulary is None else vocabulary,
         f"[MASK] {mask + 1}",
         f"{mask}:{_shown(bundle, index)}",
     )
@@ -102,8 +110,13 @@ def _token_id(bundle: ModelBundle, candidate: int | str) -> int:
         if not 0 <= index < size:
             raise SettingsError(f"Token id {index} is not in the vocabulary (0 to {size - 1}).")
         return index
-    with TOKENIZER_LOCK:
-        ids = bundle.tokenizer(candidate.strip(), add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    word, tok = candidate.strip(), bundle.tokenizer
+    exact = tok.convert_tokens_to_ids(word)  # a vocabulary token as spelled ("Ġmovie", "##ing")
+    if isinstance(exact, int) and (exact != tok.unk_token_id or word == tok.unk_token):
+        return exact
+    with TOKENIZER_LOCK:  # the word-initial form first: a byte-level BPE's "movie" after a space is "Ġmovie"
+        forms = [tok(f, add_special_tokens=False, split_special_tokens=True)["input_ids"] for f in (" " + word, word)]
+    ids = next((f for f in forms if len(f) == 1), forms[-1])
     if len(ids) != 1:
         raise SettingsError(
             f"'{candidate[:40]}' is {len(ids)} tokens for this model; a mask holds one. Pick one of "

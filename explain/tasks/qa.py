@@ -9,6 +9,7 @@ along the path (never a max over positions, which would change which position is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ class QuestionAnswering(Selects):
                 f"so it was read in {len(windows)} overlapping windows; the answer is in window {best_w + 1}, and "
                 "attention and explanations show that window."
             )
-        every = sorted((sp for _w, _e, sps, _s, _x in scored for sp in sps), key=lambda sp: -sp["score"])
+        every = distinct_spans(sp for _w, _e, sps, _s, _x in scored for sp in sps)
         return TaskPrediction(
             task=self.kind,
             encoding=encoding,
@@ -88,6 +89,15 @@ class QuestionAnswering(Selects):
             extra={"window": best_w},
             defaults=2,  # the answer is explained by its start and its end
         )
+
+
+def distinct_spans(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spans best first, each (start, end) of the context once: overlapping windows find a span in their
+    overlap twice, with a probability from each window's own softmax; the better one is kept."""
+    best: dict[tuple[int, int], dict[str, Any]] = {}
+    for span in sorted(spans, key=lambda sp: -sp["score"]):
+        best.setdefault((span["start"], span["end"]), span)
+    return list(best.values())
 
 
 def context_windows(bundle: ModelBundle, question: str, context: str) -> list[tuple[int, int]]:

@@ -1,9 +1,9 @@
 """Zero-shot classification through an NLI head: each label the user types is scored by how strongly the
 text (the premise) entails a hypothesis made from a template ("This example is {}.").
 
-Single-label: a softmax over the labels' entailment logits. Multi-label: each label on its own, a softmax
-over its contradiction and entailment logits (as transformers' zero-shot pipeline does). Explaining a label
-explains its pair's entailment logit.
+Single-label: a softmax over the labels' entailment logits. Multi-label (and a single label): each label on
+its own, a softmax over its contradiction and entailment logits (as transformers' zero-shot pipeline does).
+Explaining a label explains its pair's entailment logit.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from explain.models.loading import ModelBundle
 from explain.tasks.base import Choice, Selects, TaskPrediction, TaskRequest, forward, numpy, softmax
 
 MAX_LABELS = 20
+ONE_LABEL = (
+    "One candidate label: it is scored on its own (entailment against contradiction), as with multi-label; "
+    "a softmax over a single label would always give 100%."
+)
 
 
 class ZeroShot(Selects):
@@ -26,15 +30,15 @@ class ZeroShot(Selects):
     def predict(self, bundle: ModelBundle, request: TaskRequest) -> TaskPrediction:
         labels = candidate_labels(request.candidate_labels)
         entail = entailment_id(bundle.model.config)
-        contra = next((i for i, n in enumerate(bundle.info.labels) if n.lower().startswith("contra")), None)
         if entail is None:
             raise SettingsError("This model has no 'entailment' class, so it cannot score zero-shot labels.")
+        multi = request.multi_label or len(labels) == 1  # as the pipeline: a softmax over one label is always 1
         pairs = [
             prepare_input(bundle, request.text, hypothesis(request.hypothesis_template, label)) for label in labels
         ]
         logits = np.stack([numpy(forward(bundle, e).logits[0]) for e in pairs])  # (labels, nli classes)
-        if request.multi_label and contra is not None:
-            scores = softmax(logits[:, [contra, entail]])[:, 1]
+        if multi:
+            scores = softmax(logits[:, [contradiction_id(bundle.info.labels, entail), entail]])[:, 1]
         else:
             scores = softmax(logits[:, entail])
         order = np.argsort(-scores, kind="stable").tolist()
@@ -57,7 +61,7 @@ class ZeroShot(Selects):
                 "scores": [round(float(scores[i]), 6) for i in order],
                 "entailment_logits": {labels[i]: round(float(logits[i, entail]), 6) for i in order},
                 "hypothesis_template": request.hypothesis_template,
-                "multi_label": request.multi_label,
+                "multi_label": multi,
             },
             rows=tuple(
                 {
@@ -69,8 +73,18 @@ class ZeroShot(Selects):
                 for i in order
             ),
             choices=choices,
-            notices=pairs[order[0]].notices,
+            notices=(*pairs[order[0]].notices, *((ONE_LABEL,) if multi and not request.multi_label else ())),
         )
+
+
+def contradiction_id(labels: tuple[str, ...], entail: int) -> int:
+    """The class an entailment is weighed against when labels are scored on their own: the one named
+    contradiction, else as transformers' pipeline picks it (the last class when entailment is class 0, else
+    class 0), which is "not_entailment" for a two-way NLI head."""
+    named = next((i for i, n in enumerate(labels) if n.lower().startswith("contra")), None)
+    if named is not None:
+        return named
+    return len(labels) - 1 if entail == 0 else 0
 
 
 def candidate_labels(raw: tuple[str, ...] | str) -> list[str]:
