@@ -101,8 +101,15 @@ class Naive:
 
 def measure(bundle: ModelBundle, texts: list[str], diagnose_count: int, deadline: float) -> dict[str, list[float]]:
     device, naive = bundle.device, Naive(bundle)
-    names = ("predict+attention", "certified IG", "naive Captum IG", "IG points", "diagnose", "diagnose / naive IG",
-             "compare")
+    names = (
+        "predict+attention",
+        "certified IG",
+        "naive Captum IG",
+        "IG points",
+        "diagnose",
+        "diagnose / naive IG",
+        "compare",
+    )
     rows: dict[str, list[float]] = {k: [] for k in names}
     for i, text in enumerate(texts):
         if time.perf_counter() > deadline:

@@ -126,8 +126,7 @@ def batched_attention(encodings: Sequence[Encoding], bundle: ModelBundle) -> lis
     attentions = torch.stack(out.attentions, dim=1).float().cpu()  # (batch, layers, heads, width, width), one copy
     logits = out.logits.cpu().double()
     return [
-        (logits[i].numpy(), attentions[i, :, :, : e.n_tokens, : e.n_tokens].numpy())
-        for i, e in enumerate(encodings)
+        (logits[i].numpy(), attentions[i, :, :, : e.n_tokens, : e.n_tokens].numpy()) for i, e in enumerate(encodings)
     ]
 
 
