@@ -106,7 +106,7 @@ def task_select(bundle: explain.ModelBundle) -> explain.ModelBundle:
 def reset_task() -> None:
     """A newly loaded model starts as the task its config names."""
     set_task(None)
-    widgets.put(K + "task_pick", None)
+    widgets.forget(K + "task_pick")  # drawn already in this run: forgotten, so the next run draws the default
 
 
 def task_inputs(kind: TaskKind) -> None:
