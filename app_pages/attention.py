@@ -5,18 +5,24 @@ import streamlit as st
 import explain
 import ui
 import ui.export
+import ui.task_views
+import ui.tasks
 from explain.methods.attention import ROLLOUT_KNOBS
 from explain.views import exports as views
 from explain.views import figures
 from ui import widgets
 
 st.title("Attention")
-cur = ui.current()
-if cur is None:
+shown = ui.tasks.current()
+if shown is None:
     st.stop()
-ui.notices(cur.result.encoding)
-if cur.result.logits is not None:
-    ui.prediction_panel(cur)
+cur = shown.cur
+if shown.prediction is None:  # a classifier (or no head): its prediction from the attention pass, as ever
+    ui.notices(cur.result.encoding)
+    if cur.result.logits is not None:
+        ui.prediction_panel(cur)
+else:
+    ui.task_views.prediction_panel(shown.prediction, shown.request, cur.bundle)
 info = cur.bundle.info
 st.caption(
     f"{cur.result.encoding.n_tokens} tokens · {info.num_layers} layers × {info.num_heads} heads · "

@@ -4,14 +4,22 @@ import streamlit as st
 
 import explain
 import ui
+import ui.entity_matrix
 import ui.export
+import ui.task_views
 from explain.views import exports as views
 from explain.views import figures
 from explain.views.highlight import highlight_html
 from ui import widgets
 
 st.title("Attribution")
-cur, settings = ui.explained_input()
+top = ui.task_views.explained("attribution", every=True)
+cur, settings = top.cur, top.settings
+if top.every:  # a tagger's every entity: one batched run, the entity × token matrix
+    assert top.base is not None
+    ui.entity_matrix.section(top.base, top.every, settings)
+    ui.footer()
+    st.stop()
 info = cur.bundle.info
 words = widgets.kept(st.toggle, "attribution.words", False, label="Words",
                      help="Sum the scores of a word's pieces (words = runs of characters between spaces).")  # fmt: skip
@@ -26,7 +34,7 @@ method = widgets.kept(
 )  # fmt: skip
 raw = getattr(result, views.METHODS[method])
 labels, scores = explain.word_scores(raw, result.encoding) if words else (result.encoding.tokens, raw)
-what = f"{method} for '{info.labels[result.target]}'"
+what = f"{method} for '{info.target or info.labels[result.target]}'"
 st.html(highlight_html(labels, scores, what=what))
 st.caption(
     "Red tokens push the model towards the explained class, blue tokens away from it; white is neutral. "

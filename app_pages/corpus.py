@@ -5,6 +5,9 @@ import streamlit as st
 import ui
 import ui.corpus
 import ui.export
+import ui.task_metrics
+import ui.tasks
+from explain.models.heads import TaskKind
 from ui import corpus_jobs, widgets
 from ui.state import md
 
@@ -13,8 +16,9 @@ source = ui.active_source()
 bundle = ui.state.bundle_or_none()
 if bundle is None:
     st.stop()
-if not bundle.info.has_classifier:
-    st.info("Corpus mode explains a classifier's predictions; this model has no classification head.")
+if not bundle.info.has_classifier:  # another task: its metrics over a labelled file
+    ui.task_metrics.metrics_panel(bundle, ui.tasks.request(TaskKind(bundle.info.task)))
+    ui.footer()
     st.stop()
 ui.corpus.run_panel(bundle)
 names = corpus_jobs.result_folders()

@@ -5,12 +5,14 @@ import streamlit as st
 import ui
 import ui.diagnose
 import ui.export
+import ui.task_views
 import ui.waits
 from explain.methods.diagnosis import Diagnosis
 from explain.views.diagnose_exports import diagnose_exports
 
 st.title("Diagnose")
-cur, settings = ui.explained_input()
+top = ui.task_views.explained("diagnose")
+cur, settings = top.cur, top.settings
 info = cur.bundle.info
 ui.waits.diagnose_notice(cur, settings)
 header = st.container()  # IG's progress and summary, above the tabs, filled once the head maps are drawn
@@ -25,7 +27,7 @@ with header:
 if result is None:
     st.stop()
 header.caption(
-    f"Explaining P({ui.state.md(info.labels[result.target])}); integrated gradients certified at "
+    f"Explaining P({ui.state.md(info.target or info.labels[result.target])}); integrated gradients certified at "
     f"{result.n_steps} steps (δ {result.relative_delta:.2%}, per-token change {result.token_error:.2%})."
 )
 diagnosis, opened = Diagnosis(result), "none"

@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-import explain
 import ui
 import ui.cache
+from explain.models.sources import EMBEDDED_NER
+from ui.sidebar import NER_HELP, load_source
 from ui.state import md
 
 st.title("Model")
-source = ui.active_source()
-try:
-    bundle = ui.load_bundle(source.kind.value, source.ref)
-except explain.GlimpseError as exc:
-    st.error(md(str(exc)))
+bundle = ui.state.bundle_or_none()
+if bundle is None:
     st.stop()
 ui.model_info(bundle.info)
+if st.button("Embedded NER (WNUT-17)", key="model.load_ner", help=NER_HELP):
+    load_source(EMBEDDED_NER)
 ui.model_info_download(bundle)
 st.caption(
     "Attention comes from the model run with eager attention (fused kernels return no weights); the model "

@@ -196,7 +196,7 @@ def test_attribution_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_
     from tests.conftest import tiny_dir
 
     at = _on_model(monkeypatch, tiny_dir(model_root, "bert"), "No head here.")
-    assert any("no classification head" in i.value for i in at.info)
+    assert any("no task head" in i.value for i in at.info)  # the encoder task's notice, with what would predict
     assert not at.metric
 
 
@@ -348,7 +348,7 @@ def test_diagnose_page_without_a_head(monkeypatch: pytest.MonkeyPatch, model_roo
     at = _app("No head, nothing to diagnose.")
     at.switch_page("app_pages/diagnose.py").run()
     _ok(at)
-    assert any("no classification head" in i.value for i in at.info) and not at.get("plotly_chart")
+    assert any("no task head" in i.value for i in at.info) and not at.get("plotly_chart")
 
 
 def test_compare_two_sentences_and_the_link_that_carries_them() -> None:

@@ -22,10 +22,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 import explain
+from explain.models.heads import TaskKind
 from explain.models.sources import FileStamp, files_fingerprint
 
 T = TypeVar("T")
 Fingerprint = tuple[FileStamp, ...]
+_Key = tuple[explain.ModelSource, TaskKind | None]  # a model: its source and the task override (None: detected)
 #: Default result budget (``GLIMPSE_CACHE_MB``): a handful of 512-token results or hundreds of sentences.
 DEFAULT_CACHE_MB = 512
 #: Models kept loaded at once (``GLIMPSE_MAX_MODELS``); Compare needs two.
@@ -104,7 +106,10 @@ class ByteCache:
 
 
 class ModelRegistry:
-    """Loaded models by source, at most ``limit`` at once; one load per source even when sessions race.
+    """Loaded models by (source, task), at most ``limit`` at once; one load per source even when sessions race.
+
+    The task is the user's override (None: the task the config names): one checkpoint loaded as two tasks is
+    two models (another head class, another ``info``), so the key holds both.
 
     A model that a script run is using is pinned (see :meth:`pinning`): another session's load never
     evicts it, the registry holds one model over its limit instead, and the extra one leaves when the run
@@ -115,29 +120,31 @@ class ModelRegistry:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._models: OrderedDict[explain.ModelSource, tuple[explain.ModelBundle, Fingerprint]] = OrderedDict()
+        self._models: OrderedDict[_Key, tuple[explain.ModelBundle, Fingerprint]] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[explain.ModelSource, threading.Lock] = {}
+        self._loading: dict[_Key, threading.Lock] = {}
         self._pins: Counter[int] = Counter()  # id(bundle) -> script runs using it
         self._local = threading.local()  # .held: the bundles this thread's current run pinned
 
-    def get(self, source: explain.ModelSource) -> explain.ModelBundle:
-        """The loaded model, loading it first if needed (raises ModelLoadError with the fix)."""
+    def get(self, source: explain.ModelSource, task: TaskKind | None = None) -> explain.ModelBundle:
+        """The loaded model (as ``task``, None = detected), loading it first if needed (raises ModelLoadError,
+        or SettingsError for a task the checkpoint cannot run as, with the fix)."""
+        key = (source, task)
         stamp = files_fingerprint(source)  # before the load: a save during it is noticed next time
         with self._lock:
-            hit = self._fresh(source, stamp)
+            hit = self._fresh(key, stamp)
             if hit is not None:
                 return hit
-            loading = self._loading.setdefault(source, threading.Lock())
+            loading = self._loading.setdefault(key, threading.Lock())
         with loading:  # a second session asking for the same model waits for the first load
             with self._lock:
-                hit = self._fresh(source, stamp)
+                hit = self._fresh(key, stamp)
                 if hit is not None:
                     return hit
-            bundle = explain.load_bundle(source)
+            bundle = explain.load_bundle(source) if task is None else explain.load_bundle(source, task=task)
             with self._lock:
-                self._models[source] = (bundle, stamp)
-                self._loading.pop(source, None)
+                self._models[key] = (bundle, stamp)
+                self._loading.pop(key, None)
                 self._pin(bundle)
                 self._evict()
             return bundle
@@ -158,14 +165,19 @@ class ModelRegistry:
                 self._evict()
 
     def loaded(self) -> list[explain.ModelSource]:
+        """The loaded models' sources, least recently used first (a source loaded as two tasks twice)."""
         with self._lock:
-            return list(self._models)
+            return [source for source, _task in self._models]
 
-    def _fresh(self, source: explain.ModelSource, stamp: Fingerprint) -> explain.ModelBundle | None:
-        hit = self._models.get(source)
+    def has(self, source: explain.ModelSource, task: TaskKind | None = None) -> bool:
+        with self._lock:
+            return (source, task) in self._models
+
+    def _fresh(self, key: _Key, stamp: Fingerprint) -> explain.ModelBundle | None:
+        hit = self._models.get(key)
         if hit is None or hit[1] != stamp:
             return None
-        self._models.move_to_end(source)
+        self._models.move_to_end(key)
         return self._pin(hit[0])
 
     def _pin(self, bundle: explain.ModelBundle) -> explain.ModelBundle:

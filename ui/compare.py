@@ -16,10 +16,13 @@ import explain
 from explain.compare.edits import EditRule, suggest_edit
 from explain.compare.models import ModelComparisonResult, compare_models
 from explain.compare.sentences import Prediction, SentenceComparisonResult, compare_sentences
+from explain.errors import SettingsError
+from explain.models.heads import TaskKind
+from explain.tasks import Choice
 from explain.views import comparison, diagnostics, figures
 from explain.views.exports import ViewExports
 from explain.views.highlight import highlight_html
-from ui import cache, widgets
+from ui import cache, tasks, widgets
 from ui.diagnose import importance
 from ui.sidebar import link_pair
 from ui.state import Current, md, policy, sidebar_texts
@@ -41,7 +44,17 @@ def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
         enc_b = explain.prepare_input(bundle, b_text, pair_b)
         with st.spinner("Comparing: two forward passes and two certified IG runs…"):
             r: SentenceComparisonResult = cache.cached(
-                ("compare", bundle.weights_sha256, text_a, pair_a, b_text, pair_b, settings),
+                (
+                    "compare",
+                    bundle.weights_sha256,
+                    bundle.info.task,
+                    bundle.info.target,
+                    text_a,
+                    pair_a,
+                    b_text,
+                    pair_b,
+                    settings,
+                ),
                 lambda: compare_sentences(bundle, enc_a, enc_b, settings),
             )
     except explain.GlimpseError as exc:
@@ -228,10 +241,18 @@ def models(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
         return None
     try:
         with st.spinner("Loading the second model…"):
-            second = cache.models().get(explain.resolve_source(ref, policy()))
+            second = same_task(cur.bundle, explain.resolve_source(ref, policy()))
         with st.spinner("Comparing the two models…"):
             r: ModelComparisonResult = cache.cached(
-                ("compare-models", cur.bundle.weights_sha256, second.weights_sha256, text, pair, settings),
+                (
+                    "compare-models",
+                    cur.bundle.weights_sha256,
+                    second.weights_sha256,
+                    cur.bundle.info.task,
+                    text,
+                    pair,
+                    settings,
+                ),
                 lambda: compare_models(cur.bundle, second, text, pair, settings),
             )
     except explain.GlimpseError as exc:
@@ -271,6 +292,42 @@ def models(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
         lambda la, h: (max(int(sim.best_layer[la, h]), 0), max(int(sim.best_head[la, h]), 0)),
     )
     return comparison.model_exports(cur.bundle, r)
+
+
+def same_task(first: explain.ModelBundle, source: explain.ModelSource) -> explain.ModelBundle:
+    """Model B loaded as model A's task (a checkpoint that can run as it), else refused: two tasks' outputs
+    (a tag per token against an answer span) have nothing to compare. A bare encoder on either side is
+    compared by attention, as ever."""
+    second = cache.models().get(source)
+    task = first.info.task
+    if second.info.task == task or TaskKind.ENCODER in (task, second.info.task):  # a bare encoder: attention only
+        return second
+    if task in second.info.tasks:
+        return cache.models().get(source, TaskKind(task))
+    raise SettingsError(
+        f"Model A runs as {task} and model B as {second.info.task} (it can run as: {', '.join(second.info.tasks)}). "
+        f"Compare needs two models of the same task: load a second {task} model, or switch model A's task."
+    )
+
+
+def task_input(shown: tasks.Shown, page: str = "compare") -> Current:
+    """What Compare explains for a task: the chosen target's view when it is one output of the whole text
+    (multi-label, regression), which sentence B has too; else the model itself (attention compared), since a
+    target at a token (a tag, a mask, an answer's start) or on a hypothesis has no twin in sentence B."""
+    assert shown.prediction is not None
+    pick = tasks.chosen(shown.prediction, page)
+    if not isinstance(pick, Choice):
+        return shown.cur
+    t = pick.target
+    same_text = (pick.encoding.text, pick.encoding.text_b) == (shown.cur.result.encoding.text,
+                                                               shown.cur.result.encoding.text_b)  # fmt: skip
+    if t.position is None and t.head == "logits" and same_text:
+        return tasks.view_current(shown.cur, pick)
+    st.info(
+        f"Compare contrasts attention here: the {md(tasks.target_phrase(pick))} is read at a place in this input "
+        "that the other side does not share, so it has no IG to compare. Attribution and Diagnose explain it."
+    )
+    return shown.cur
 
 
 def _pick(event: object) -> None:

@@ -12,15 +12,23 @@ from ui import widgets
 PREDICTED = -1  # "the predicted class" in the class picker (None would read as "nothing chosen")
 
 
-def ig_settings(info: explain.ModelInfo, predicted: int, prefix: str = "attribution") -> explain.IGSettings:
-    """The IG controls of a page (class, output, baseline, accuracy), returning the settings they make."""
+def ig_settings(
+    info: explain.ModelInfo, predicted: int, prefix: str = "attribution", fixed: bool = False
+) -> explain.IGSettings:
+    """The IG controls of a page (class, output, baseline, accuracy), returning the settings they make.
+    ``fixed``: the class is ``predicted`` and no class picker is drawn (a task's target view, whose picker
+    is the task's own)."""
     c1, c2, c3 = st.columns(3)
     classes = [PREDICTED, *range(len(info.labels))]
     with c1:
-        target = widgets.knob_choice(
-            knob(IG_KNOBS, "target"), f"{prefix}.target", options=classes,
-            format_func=lambda i: f"the predicted class ({info.labels[predicted]})" if i < 0 else info.labels[i],
-        )  # fmt: skip
+        if fixed:
+            target = predicted
+            st.caption("Explained: the target picked above.")
+        else:
+            target = widgets.knob_choice(
+                knob(IG_KNOBS, "target"), f"{prefix}.target", options=classes,
+                format_func=lambda i: f"the predicted class ({info.labels[predicted]})" if i < 0 else info.labels[i],
+            )  # fmt: skip
     with c2:
         output = widgets.knob_choice(knob(IG_KNOBS, "output"), f"{prefix}.output", radio=True)
     with c3:

@@ -160,7 +160,7 @@ def prediction_panel(cur: Current) -> None:
 def attribution_summary(result: explain.AttributionResult, info: explain.ModelInfo) -> None:
     """The numbers that say whether the attribution can be trusted, beside the result."""
     s = result.settings
-    what = md(f"{s.output} of '{info.labels[result.target]}'")
+    what = md(f"{s.output} of '{info.target or info.labels[result.target]}'")
     cols = st.columns(6)
     cols[0].metric("f(input)", f"{result.f_input:+.4f}", help=f"The {what} at the input.")
     cols[1].metric("f(baseline)", f"{result.f_baseline:+.4f}", help=f"The {what} at the baseline.")

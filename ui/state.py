@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import explain
+from explain.models.heads import task_kind
 from explain.views import figures
 from explain.views.bertviz import ViewKind, bertviz_html
 from ui import cache, widgets
@@ -39,16 +41,21 @@ def md(text: str) -> str:
 
 @dataclass(frozen=True)
 class InputKey:
-    """What an attention result depends on: the model's weights and the text(s)."""
+    """What an attention result depends on: the model's weights, the task it runs as, the text(s), and on a
+    target view (:mod:`explain.tasks.view`) the target, since every view of a model shares its weights."""
 
     source: explain.ModelSource
     text: str
     text_b: str | None
     weights: str  # the bundle's weights_sha256: a model re-saved into the same folder is another model
+    task: str = ""  # the task the model was loaded as (an override shares the weights)
+    target: Hashable = None  # the view's Target (frozen), or None for the model itself
 
     @classmethod
     def of(cls, bundle: explain.ModelBundle, text: str, text_b: str | None) -> InputKey:
-        return cls(bundle.source, text, text_b, bundle.weights_sha256)
+        # a view's model is a TargetHead holding its Target; the model itself has none
+        target = getattr(bundle.model, "target", None) if bundle.info.target is not None else None
+        return cls(bundle.source, text, text_b, bundle.weights_sha256, bundle.info.task, target)
 
 
 @dataclass(frozen=True)
@@ -60,13 +67,15 @@ class Current:
     key: InputKey
 
 
-def load_bundle(kind: str, ref: str) -> explain.ModelBundle:
-    """The model for a source, from the process-wide registry (loaded once per server)."""
+def load_bundle(kind: str, ref: str, task: str | None = None) -> explain.ModelBundle:
+    """The model for a source, run as ``task`` (None: the task its config names), from the process-wide
+    registry (loaded once per server)."""
     source = explain.ModelSource(explain.SourceKind(kind), ref)
-    if source in cache.models().loaded():
-        return cache.models().get(source)
+    wanted = task_kind(task)
+    if cache.models().has(source, wanted):
+        return cache.models().get(source, wanted)
     with st.spinner("Loading the model (once per server)…"):
-        return cache.models().get(source)
+        return cache.models().get(source, wanted)
 
 
 def _attention(key: InputKey, bundle: explain.ModelBundle) -> explain.AttentionResult:
@@ -135,8 +144,28 @@ def active_source() -> explain.ModelSource:
     return source
 
 
+def active_task() -> str | None:
+    """The task the user asked the model to run as (the sidebar's Task, a link's ?task=); None = detected."""
+    if K + "task" not in st.session_state:
+        st.session_state[K + "task"] = st.query_params.get("task") or None
+    task: str | None = st.session_state[K + "task"]
+    return task
+
+
+def set_task(task: str | None) -> None:
+    st.session_state[K + "task"] = task
+
+
 def bundle_or_none() -> explain.ModelBundle | None:
-    source = active_source()
+    """The active model as the active task; a task it cannot run as is refused (said) and the detected one used."""
+    source, task = active_source(), active_task()
+    try:
+        return load_bundle(source.kind.value, source.ref, task)
+    except explain.GlimpseError as exc:
+        st.error(md(str(exc)))
+        if task is None:
+            return None
+    set_task(None)
     try:
         return load_bundle(source.kind.value, source.ref)
     except explain.GlimpseError as exc:

@@ -33,6 +33,12 @@ def put(key: str, new: Any) -> None:
     st.session_state[key] = new
 
 
+def forget(key: str) -> None:
+    """Drop a control's kept value (allowed after it is drawn, unlike :func:`put`): its next draw has the default."""
+    st.session_state.pop(_STORE + key, None)
+    st.session_state.pop(key, None)
+
+
 def kept(
     widget: Callable[..., Any], key: str, default: Any, *, valid: Callable[[Any], bool] | None = None, **kwargs: Any
 ) -> Any:

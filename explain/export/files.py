@@ -58,11 +58,12 @@ class Provenance:
     token_error: float | None = None  # the per-token certificate: largest change from the previous level
     target: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    model_task: str | None = None  # what the model's head does (explain.models.heads.TaskKind), maybe overridden
 
     def manifest(self) -> dict[str, Any]:
         return {
             "model": {"source": self.model, "weights_sha256": self.weights_sha256, "tokenizer": self.tokenizer,
-                      "labels": list(self.labels)},
+                      "labels": list(self.labels), "task": self.model_task},
             "input": {"text": self.text, "text_b": self.text_b},
             "task": self.task,
             "method": self.method,
@@ -120,16 +121,21 @@ def library_versions() -> dict[str, str]:
     return dict(_versions())
 
 
+_MAX_LABELS = 1000
+
+
 def provenance(bundle: ModelBundle, text: str, text_b: str | None, task: str, **kwargs: Any) -> Provenance:
     tok = bundle.tokenizer
     return Provenance(
         model=bundle.info.source,
         weights_sha256=weights_sha256(bundle),
         tokenizer=f"{type(tok).__name__} (vocab {len(tok)})",
-        labels=bundle.info.labels,
+        # a masked LM's target view names its whole vocabulary: the manifest says how many instead
+        labels=bundle.info.labels if len(bundle.info.labels) <= _MAX_LABELS else (f"{len(bundle.info.labels)} tokens",),
         text=text,
         text_b=text_b,
         task=task,
+        model_task=bundle.info.task,
         **kwargs,
     )
 
@@ -146,7 +152,7 @@ def attribution_provenance(bundle: ModelBundle, result: AttributionResult, metho
         steps=result.n_steps,
         convergence_delta=result.convergence_delta,
         relative_delta=result.relative_delta,
-        target=bundle.info.labels[result.target],
+        target=bundle.info.target or bundle.info.labels[result.target],  # a task's target view names its target
         token_error=result.token_error,
         extra={"output": s.output, "quadrature": "nested Clenshaw–Curtis on a warped path", "first_steps": s.n_steps,
                "tolerance": s.tolerance, "max_steps": s.max_steps, "steps_tried": list(result.steps_tried),

@@ -237,7 +237,7 @@ def attribution_exports(
     """The Attribution view: ``method`` colours the figures; the data holds all three methods."""
     info = bundle.info
     prov = export.attribution_provenance(bundle, result, method)
-    what = f"{method} for '{info.labels[result.target]}'"
+    what = f"{method} for '{info.target or info.labels[result.target]}'"
     # with the per-token certificate: how much each score moved between the last two levels
     series = {key: np.asarray(getattr(result, key)) for key in (*METHODS.values(), "token_changes")}
     if words:

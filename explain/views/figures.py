@@ -232,3 +232,28 @@ def _rdbu_scale(signed: bool) -> list[list[object]]:
 
     colours = RDBU if signed else RDBU[5:]
     return [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]
+
+
+def entity_matrix_heatmap(matrix: np.ndarray, entities: Sequence[str], tokens: Sequence[str], title: str) -> go.Figure:
+    """Every entity's IG scores over the tokens (entities, tokens): one row per explained tag, signed, on the
+    diverging scale of the coloured tokens (red: towards the tag, blue: away), centred at zero."""
+    z = np.asarray(matrix, dtype=np.float64)  # (entities, tokens)
+    limit = float(np.nanmax(np.abs(z))) if z.size and np.isfinite(z).any() else 1.0
+    x, y = axis_labels(tokens), axis_labels(entities)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=x, y=y, colorscale=_rdbu_scale(True), zmin=-(limit or 1.0), zmax=limit or 1.0,
+            colorbar={"title": {"text": "IG score"}},
+            hovertemplate="entity <b>%{y}</b><br>token <b>%{x}</b><br>IG %{z:+.4f}<extra></extra>",
+        )
+    )  # fmt: skip
+    every = {"tickmode": "array", "tickvals": x, "ticktext": x} if len(x) <= 64 else {}
+    fig.update_layout(
+        title={"text": plotly_text(title)},
+        height=min(900, 220 + 28 * len(entities)),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        xaxis={"title": {"text": "token"}, "side": "top", "tickangle": -60, **every},
+        yaxis={"title": {"text": "entity (its first token's tag)"}, "autorange": "reversed",
+               "tickmode": "array", "tickvals": y, "ticktext": y},
+    )  # fmt: skip
+    return fig

@@ -82,3 +82,25 @@ def _legend(limit: float, what: str, signed: bool) -> str:
         f"<span>{low}</span> {cells} <span>{high}</span>"
         f" &nbsp;· colour = {html.escape(what)}, white = 0</div>"
     )
+
+
+def spans_html(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
+    """``text`` with the character spans ``(start, end, label)`` marked (entities, an answer, filled masks).
+
+    Everything from the text and the labels is escaped: a user's text is never HTML. Overlapping or
+    out-of-range spans are clipped to what is left of the text, in order."""
+    parts, at = [], 0
+    for start, end, label in sorted(spans):
+        start, end = max(start, at), min(end, len(text))
+        if start >= end:
+            continue
+        parts.append(html.escape(text[at:start]))
+        tag = html.escape(label, quote=True)
+        parts.append(
+            f'<mark class="glimpse-span" title="{tag}" style="background:#fde68a;padding:1px 3px;border-radius:3px">'
+            f'{html.escape(text[start:end])}<sup style="font-size:0.7em;margin-left:2px">{html.escape(label)}</sup>'
+            "</mark>"
+        )
+        at = end
+    parts.append(html.escape(text[at:]))
+    return '<div class="glimpse-spans" style="line-height:1.9;white-space:pre-wrap">' + "".join(parts) + "</div>"
