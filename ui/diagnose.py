@@ -240,7 +240,12 @@ def sanity_section(cur: Current, result: explain.AttributionResult) -> Diagnosis
         result.settings,
         settings,
         compute=lambda: sanity.sanity_check(
-            cur.bundle, cur.result.encoding, result.target, ig=result.settings, settings=settings
+            cur.bundle,
+            cur.result.encoding,
+            result.target,
+            ig=result.settings,
+            settings=settings,
+            original=(result, cur.result),  # the page's own certified IG: row 0 costs nothing more
         ),
     )
     corr = {m: s.correlations[:, i] for i, m in enumerate(s.methods)}
