@@ -5,7 +5,10 @@
 - ``ui.state``: the current result, the last good one, timing, derived views;
 - ``ui.sidebar``: the model picker, text inputs and examples;
 - ``ui.panels``: prediction, bertviz, attribution evidence and other shared panels;
-- ``ui.export``: the export panels.
+- ``ui.export``: the export panels;
+- ``ui.tasks``: the Task select, each task's inputs, the cached prediction and the target picker;
+- ``ui.task_views``: a task's prediction panel and the top of every explaining page (the target's view);
+- ``ui.entity_matrix``: a tagger's every entity in one batched IG run, as an entity × token matrix.
 
 The names below are imported on first use, not with the package: ``serve.py`` imports ``ui.server`` before
 the server starts, and an eager import here would make every launch wait for torch and transformers
