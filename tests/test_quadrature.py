@@ -146,9 +146,9 @@ def test_certificate_is_relative_to_the_largest_score_with_a_floor() -> None:
     values = np.repeat((np.array([0, 1, 0, -1, 0]) * 100.0)[:, None], 2, axis=1)  # large top coefficients
     # so the change from the previous level decides
     _, certificate = Q.token_errors(values, np.array([2.0, -1.0]), np.array([2.0, -0.9]), 0.01)
-    assert certificate == pytest.approx(0.05)  # 0.1 change over the largest score, 2
+    assert certificate == pytest.approx(0.1)  # twice the 0.1 change, over the largest score, 2
     _, certificate = Q.token_errors(values, np.array([1e-4, 0.0]), np.array([0.0, 0.0]), 0.01)
-    assert certificate == pytest.approx(0.01)  # 1e-4 over the floor, 0.01
+    assert certificate == pytest.approx(0.02)  # twice 1e-4, over the floor, 0.01
 
 
 def _erf(x: float) -> float:
