@@ -121,7 +121,7 @@ class AttributionResult:
     f_baseline: float  # f(baseline)
     convergence_delta: float  # δ = Σ scores − (f(x) − f(baseline)), absolute
     relative_delta: float  # |δ| / max(|f(x) − f(baseline)|, abs_floor)
-    token_changes: np.ndarray  # [seq] float64 per-token error estimate of the accepted level (≤ change from the last)
+    token_changes: np.ndarray  # [seq] float64 per-token error estimate of the accepted level (≤ 2 × the change)
     token_error: float  # max token_changes / max(max |scores|, abs_floor): the per-token certificate
     n_steps: int  # gradient points of the accepted level
     steps_tried: tuple[int, ...]  # points of every level computed, in order (the first is the check subset)

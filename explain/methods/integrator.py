@@ -96,7 +96,7 @@ class Certified:
     """One input's integral as the schedule accepted it (or left it at the cap)."""
 
     scores: np.ndarray  # [length]
-    changes: np.ndarray  # [length] the accepted level's error estimate per token (≤ the change from the previous)
+    changes: np.ndarray  # [length] the accepted level's error estimate per token (≤ 2 × the change from the last)
     f_input: float
     f_baseline: float
     delta: float
