@@ -3,9 +3,9 @@
 Every figure is a distribution (median and p90) over many natural inputs, each run by three methods in
 the same process, one after another:
 
-- **ours**: ``explain.attribute`` with its defaults (warped nested Clenshaw–Curtis, first try 13 points,
-  certified when the completeness gap δ *and* the per-token change are both ≤ 1%), timed with the
-  certification and the forward-only prepass;
+- **ours**: ``explain.attribute`` with its defaults (warped nested Clenshaw–Curtis, first try 25 points,
+  certified when the completeness gap δ *and* the accepted level's per-token error estimate are both
+  ≤ 1%), timed with the certification and the forward-only prepass;
 - **naive**: Captum ``LayerIntegratedGradients`` with its defaults (Gauss–Legendre, 50 steps, one batch)
   on the model's embeddings module of an eager model whose parameters keep ``requires_grad=True``, as a
   notebook would run it;
@@ -20,13 +20,23 @@ next level weights them differently.
 
 Data, and which is which:
 
-- *tuning* (used to choose the schedule's constants: prepass points, warp floor and width, first try):
-  40 SST-2 **train** sentences;
+- *tuning* (used to choose the schedule's constants: prepass points, warp floor and width, first try,
+  and the error estimate's ``TAIL_SAFETY``): SST-2 **train** sentences of at least 8 words, the first
+  160 in file order (the integrand at 257 points per sentence, every schedule simulated on it); the
+  table's tuning row is the first 40 of them;
 - *validation* (never used for tuning): SST-2 **dev** sentences of at most 32 tokens (first 40 in file
   order), 40 reviews written for this benchmark (``bench/data/reviews.txt``), and 12 random windows of
   SST-2 dev text per length (16–512 tokens, seed 0).
 
+``--validate N`` checks the certificate itself on the first N SST-2 **dev** sentences in file order,
+whole (validation: never used for tuning), against Gauss–Legendre at 256 points (its own relative δ
+printed): how many are certified, how many needed more than the first level (escalations), how many
+were certified although the true per-token error (max |ours − reference| / max |reference|) is above
+the tolerance (certified-but-wrong: must be 0), the worst true error, and ours vs naive Captum timed
+in the same run (median, p90).
+
 Run: .venv/bin/python bench/attribution.py [--windows 12] [--lengths 16 32 64 128 256 512] [--quick]
+     .venv/bin/python bench/attribution.py --validate 200 --threads 1
 Quiet machine wanted: other processes on the 2 cores distort every figure.
 """
 
@@ -216,14 +226,57 @@ HEADER = (
 )
 
 
+def validate(m: Methods, count: int, split: str = "dev", ref_steps: int = 256) -> None:
+    """The certificate against a converged reference on whole SST-2 sentences (see the module docstring)."""
+    texts = _sentences(SHARED / f"{split}.tsv")[:count]
+    tolerance = m.explain.IGSettings().tolerance
+    rows: list[tuple[Row, bool]] = []
+    for text in texts:
+        enc = m.explain.prepare_input(m.bundle, text)
+        result, ours_s = m.ours(enc)
+        naive_s = m.naive(enc, result.target)
+        ref, ref_delta = m.reference(enc, result.target, ref_steps)
+        error = float(np.abs(result.scores - ref).max() / np.abs(ref).max())
+        row = Row(enc.n_tokens, ours_s, naive_s, result.n_steps, result.converged, error, result.token_error, ref_delta)
+        rows.append((row, len(result.steps_tried) > 2))  # the check subset, the first level, then raises
+    certified = [r for r, _ in rows if r.certified]
+    wrong = [r for r in certified if r.error > tolerance]
+    ours, naive = [r.ours_s for r, _ in rows], [r.naive_s for r, _ in rows]
+    ratio = [r.naive_s / r.ours_s for r, _ in rows]
+    steps = {s: sum(r.steps == s for r, _ in rows) for s in sorted({r.steps for r, _ in rows})}
+    print(f"SST-2 {split}: first {len(rows)} sentences, whole ({min(r.tokens for r, _ in rows)}–"
+          f"{max(r.tokens for r, _ in rows)} tokens, median {statistics.median(r.tokens for r, _ in rows):.0f}); "
+          f"tolerance {tolerance:.0%}; reference Gauss–Legendre {ref_steps} points")  # fmt: skip
+    print(f"- certified: {len(certified)}/{len(rows)}")
+    print(f"- escalations (more than the first level): {sum(e for _, e in rows)}/{len(rows)}")
+    print(f"- certified but wrong (true error > {tolerance:.0%}): {len(wrong)}")
+    worst = max((r.error for r in certified), default=float("nan"))
+    sharpness = max((r.error / max(r.certificate, 1e-12) for r in certified), default=float("nan"))
+    print(f"- worst true error: {max(r.error for r, _ in rows):.3%} (certified: {worst:.3%}); "
+          f"worst true error / certificate among certified: {sharpness:.2f}")  # fmt: skip
+    print(f"- points used (count): {' '.join(f'{k}:{v}' for k, v in steps.items())}")
+    print(f"- reference's own relative δ: max {max(r.ref_rel_delta for r, _ in rows):.1e}")
+    print(f"- ours: median {p(ours, 50):.3f} s, p90 {p(ours, 90):.3f} s; naive Captum: median {p(naive, 50):.3f} s, "
+          f"p90 {p(naive, 90):.3f} s; speed-up per sentence median {p(ratio, 50):.2f}x, "
+          f"ratio of medians {p(naive, 50) / p(ours, 50):.2f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=12, help="random windows per length")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     parser.add_argument("--quick", action="store_true", help="10 inputs per set, 3 windows per length")
+    parser.add_argument("--validate", type=int, metavar="N", help="only check the certificate on N SST-2 sentences")
+    parser.add_argument("--split", default="dev", choices=("dev", "train"), help="--validate's data (train: tuning)")
+    parser.add_argument("--threads", type=int, help="torch threads (1 on a shared machine)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     m = Methods()
+    if args.validate:
+        validate(m, args.validate, args.split)
+        return
     cut = 10 if args.quick else None
     n_windows = 3 if args.quick else args.windows
     print("Whole sentences, logit of the predicted class, [PAD] baseline; embedded default model.\n")

@@ -72,19 +72,19 @@ def test_completeness_gap_is_measured_not_assumed(classifier_bundle: ModelBundle
     logits = classifier_bundle.model(input_ids=torch.tensor(ids)[None]).logits[0]
     atol = reorder_atol(classifier_bundle, float(logits.abs().max()), seq=len(ids))  # eager vs the sdpa twin
     assert result.f_input == pytest.approx(float(logits[result.target]), abs=atol)
-    assert result.steps_tried == (7, 13) and result.n_steps == 13
+    assert result.steps_tried == (13, 25) and result.n_steps == 25
 
 
 @pytest.fixture
 def never_certified(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every per-token check fails, so the steps rise to the cap whatever the model."""
-    monkeypatch.setattr(quadrature, "token_change", lambda fine, coarse, floor: 1.0)
+    monkeypatch.setattr(quadrature, "token_errors", lambda integrand, fine, coarse, floor: (fine * 0 + 1, 1.0))
 
 
 def test_steps_rise_to_the_cap_and_say_so(classifier_bundle: ModelBundle, never_certified: None) -> None:
     enc = prepare_input(classifier_bundle, TEXT)
     result = attribute(classifier_bundle, enc, IGSettings(max_steps=49))
-    assert result.steps_tried == (7, 13, 25, 49) and result.n_steps == 49
+    assert result.steps_tried == (13, 25, 49) and result.n_steps == 49
     assert not result.converged and result.token_error == 1.0
 
 
@@ -108,9 +108,9 @@ def test_raising_the_steps_reuses_every_evaluation(classifier_bundle: ModelBundl
         result = attribute(classifier_bundle, enc, IGSettings(max_steps=49))
     finally:
         counter.handle.remove()
-    assert result.steps_tried == (7, 13, 25, 49)
+    assert result.steps_tried == (13, 25, 49)
     assert sum(counter.forward_only) == quadrature.PREPASS_POINTS
-    assert sum(counter.with_grad) == 49  # 13, then 12 new, then 24 new: never 7 + 13 + 25 + 49
+    assert sum(counter.with_grad) == 49  # 25, then 24 new: never 13 + 25 + 49
 
 
 def test_chunked_equals_unchunked(classifier_bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +122,7 @@ def test_chunked_equals_unchunked(classifier_bundle: ModelBundle, monkeypatch: p
         chunked = attribute(classifier_bundle, enc, IGSettings(tolerance=0.5))
     finally:
         counter.handle.remove()
-    assert max(counter.with_grad) == 3 and len(counter.with_grad) == 5  # 13 points in passes of 3
+    assert max(counter.with_grad) == 3 and len(counter.with_grad) == 9  # 25 points in passes of 3
     assert_attributions_agree(chunked, whole, classifier_bundle, seq=enc.n_tokens)
 
 

@@ -10,7 +10,8 @@ gate; :mod:`explain.methods.integrator` evaluates the paths.
 Where the path is evaluated comes from :mod:`explain.methods.quadrature`: a forward-only prepass
 places the points where the output changes, nested Clenshaw–Curtis levels reuse every gradient, and a
 level is accepted when the completeness gap δ = Σ attributions − (f(x) − f(baseline)) *and* the
-largest per-token change from the previous level are both within the tolerance.
+largest per-token error estimate of that level (from its Chebyshev coefficients, never above the
+change from the previous level) are both within the tolerance.
 
 The integrator is ours rather than Captum's: Captum's ``IntegratedGradients`` takes custom points
 and weights but returns only their weighted sum, so a nested rule whose weights change from level to
@@ -64,14 +65,15 @@ IG_KNOBS = (
     Knob("baseline", "Baseline", "What IG integrates from: every non-special token replaced by this.",
          Baseline.PAD, choices=tuple(Baseline)),
     Knob("n_steps", "First try (points)",
-         "Points on the path in the first try, certified against its every-other-point subset; an odd "
-         "number. Each raise doubles the intervals (13 → 25 → 49 ...), keeping every point already computed.",
-         13, low=5, high=1025, integer=True, flag="--steps"),
+         "Points on the path in the first try, certified by its own error estimate (capped by the change "
+         "from its every-other-point subset); an odd number. Each raise doubles the intervals "
+         "(25 → 49 → 97 ...), keeping every point already computed.",
+         25, low=5, high=1025, integer=True, flag="--steps"),
     Knob("max_steps", "Step cap", "The most points the automatic raises may reach; at least the first try.",
          193, low=5, high=1025, integer=True, suggested=(25, 49, 97, 193, 385)),
     Knob("tolerance", "Tolerance",
-         "Accepted relative error, for the completeness gap δ of the sum and for the per-token change "
-         "between the last two levels.", 0.01, low=1e-6, high=0.5, suggested=(0.001, 0.005, 0.01, 0.02, 0.05)),
+         "Accepted relative error, for the completeness gap δ of the sum and for the per-token error "
+         "estimate of the accepted level.", 0.01, low=1e-6, high=0.5, suggested=(0.001, 0.005, 0.01, 0.02, 0.05)),
     Knob("abs_floor", "Absolute floor",
          "Smallest scale the relative errors divide by, so a near-zero f(x) − f(baseline) cannot force the cap.",
          0.01, low=1e-6, high=1.0, flag="--abs-floor"),
@@ -85,9 +87,9 @@ class IGSettings:
     target: int | None = None  # class index; None = the predicted class
     output: Output = "logit"  # what is attributed: the class's logit, or its probability
     baseline: Baseline = Baseline.PAD
-    n_steps: int = 13  # points of the first try (odd); its every-other-point subset is the check
+    n_steps: int = 25  # points of the first try (odd); its every-other-point subset caps the estimate
     max_steps: int = 193  # the cap of the automatic raises
-    tolerance: float = 0.01  # accepted relative δ and per-token change
+    tolerance: float = 0.01  # accepted relative δ and per-token error estimate
     abs_floor: float = 0.01  # so a near-zero f(x) − f(baseline) does not force the cap
 
     def __post_init__(self) -> None:
@@ -119,7 +121,7 @@ class AttributionResult:
     f_baseline: float  # f(baseline)
     convergence_delta: float  # δ = Σ scores − (f(x) − f(baseline)), absolute
     relative_delta: float  # |δ| / max(|f(x) − f(baseline)|, abs_floor)
-    token_changes: np.ndarray  # [seq] float64 |scores − previous level's scores|, per token
+    token_changes: np.ndarray  # [seq] float64 per-token error estimate of the accepted level (≤ 2 × the change)
     token_error: float  # max token_changes / max(max |scores|, abs_floor): the per-token certificate
     n_steps: int  # gradient points of the accepted level
     steps_tried: tuple[int, ...]  # points of every level computed, in order (the first is the check subset)

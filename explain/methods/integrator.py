@@ -61,9 +61,12 @@ class Paths:
                 if alpha >= 1.0:  # the input itself (every level ends at α = 1): the companions' gradient
                     self.grad_at_input[i] = g[:n].detach()
 
+    def values(self, i: int, level: quadrature.Level) -> np.ndarray:
+        """The gradients · (x − b) at the level's points: (points, length)."""
+        return np.stack([self.grads[i][int(key)] for key in level.keys])
+
     def integrate(self, i: int, level: quadrature.Level) -> np.ndarray:
-        values = np.stack([self.grads[i][int(key)] for key in level.keys])  # (points, length)
-        out: np.ndarray = level.weights @ values
+        out: np.ndarray = level.weights @ self.values(i, level)
         return out
 
     def _embeds(self, rows: Sequence[tuple[int, float]]) -> torch.Tensor:
@@ -93,7 +96,7 @@ class Certified:
     """One input's integral as the schedule accepted it (or left it at the cap)."""
 
     scores: np.ndarray  # [length]
-    changes: np.ndarray  # [length] |scores − previous level's scores|
+    changes: np.ndarray  # [length] the accepted level's error estimate per token (≤ 2 × the change from the last)
     f_input: float
     f_baseline: float
     delta: float
@@ -128,10 +131,13 @@ def certify(
             f_b, f_x = float(outputs[i, 0]), float(outputs[i, -1])
             delta = float(scores.sum()) - (f_x - f_b)
             relative = abs(delta) / max(abs(f_x - f_b), floor)
-            token_error = quadrature.token_change(scores, before, floor)
+            level = levels[i][k]
+            assert level.jacobian is not None  # quadrature.levels fills it
+            integrand = paths.values(i, level) * level.jacobian[:, None]  # (points, length) in u
+            errors, token_error = quadrature.token_errors(integrand, scores, before, floor)
             ok = relative <= tolerance and token_error <= tolerance
             if ok or k == len(sizes) - 1:
-                done[i] = Certified(scores, np.abs(scores - before), f_x, f_b, delta, relative, token_error, sizes[k],
+                done[i] = Certified(scores, errors, f_x, f_b, delta, relative, token_error, sizes[k],
                                     sizes[: k + 1], prepass, outputs[i], ok)  # fmt: skip
             coarse[i] = scores
     return [done[i] for i in range(n)]
