@@ -28,7 +28,7 @@ if result is None:
     st.stop()
 header.caption(
     f"Explaining P({ui.state.md(info.target or info.labels[result.target])}); integrated gradients certified at "
-    f"{result.n_steps} steps (δ {result.relative_delta:.2%}, per-token change {result.token_error:.2%})."
+    f"{result.n_steps} steps (δ {result.relative_delta:.2%}, per-token error {result.token_error:.2%})."
 )
 diagnosis, opened = Diagnosis(result), "none"
 if heads is not None and heads[0].target == result.target:  # an earlier IG may explain another class

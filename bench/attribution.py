@@ -107,7 +107,7 @@ class Row:
     steps: int
     certified: bool
     error: float  # max |ours - reference| / max |reference|
-    certificate: float  # ours' per-token change
+    certificate: float  # ours' per-token error
     ref_rel_delta: float
     captum_final_s: float = float("nan")
     captum_levels_s: float = float("nan")

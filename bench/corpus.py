@@ -1,7 +1,7 @@
 """Corpus mode end to end on SST-2 dev (872 rows): rows/s on the local engine, on Ray with 1 and 2 local
 workers, and Ray's start-up overhead; the engines' rows are compared as they go.
 
-Each run computes prediction, certified IG (default settings: 13 → 193 points, tolerance 0.01) and the
+Each run computes prediction, certified IG (default settings: 25 → 193 points, tolerance 0.01) and the
 per-head statistics for every row, writes its Parquet shards and summary. The local engine runs torch
 with its default threads (every core); each Ray worker runs one torch thread (one CPU each).
 

@@ -4,7 +4,7 @@ Starts the app as ``scripts/run.sh`` does (``serve.py``), waits for its warm-up,
 opens N websocket sessions at once, each asking the Attribution page for a fresh natural sentence (SST-2
 dev, a different one per session and per round), exactly as a browser's first request does. For each
 session it records the time to the first prediction on screen (the "Prediction" metric) and to the
-integrated gradients done (the "Per-token change" metric), and whether it was told its place in line.
+integrated gradients done (the "Per-token error" metric), and whether it was told its place in line.
 
 Prints p50/p95 of both per N, the makespan (last IG done), and the serial sum: the same N sentences sent
 one after another, each alone, to a second server started the same way (its own caches, so neither run
@@ -61,7 +61,7 @@ async def session(url: str, text: str) -> dict[str, float | bool]:
                 continue
             if element.HasField("metric") and element.metric.label == "Prediction":
                 out.setdefault("prediction", time.perf_counter() - start)
-            if element.HasField("metric") and element.metric.label == "Per-token change":
+            if element.HasField("metric") and element.metric.label == "Per-token error":
                 out["ig"] = time.perf_counter() - start
     return out
 

@@ -21,7 +21,7 @@ from explain.views.diagnose_exports import faithfulness_figures, importance_figu
 CAPTION = (
     "model: folder:/work/shared/data/models/distilbert-base-uncased-finetuned-sst-2-english · method: "
     "Integrated gradients · class: POSITIVE · baseline: [PAD] tokens (keeps [CLS] and [SEP]) · steps: 64 · "
-    "δ = -6.13e-08 (0.00%) · per-token change 0.12%"
+    "δ = -6.13e-08 (0.00%) · per-token error 0.12%"
 )
 _SHORT = "[CLS] the film was not bad , the film was 日本 good ! [SEP]".split()  # noqa: SIM905
 _LONG_WORDS = (  # noqa: SIM905

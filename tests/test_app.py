@@ -173,7 +173,7 @@ def test_attribution_page(monkeypatch: pytest.MonkeyPatch, payload_model_dir: Pa
     at = _on_model(monkeypatch, payload_model_dir, "An attribution page test sentence.")
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Prediction", f"P({md(XSS)})", "P(positive)"]  # label names shown literally
-    assert {"f(input)", "f(baseline)", "Completeness gap δ", "Relative |δ|", "Per-token change", "Steps"} <= set(labels)
+    assert {"f(input)", "f(baseline)", "Completeness gap δ", "Relative |δ|", "Per-token error", "Steps"} <= set(labels)
     rollout_html, tokens = [h.proto.body for h in at.get("html")]
     assert "rollout share" in rollout_html
     assert "glimpse-token" in tokens and "Integrated gradients" in tokens and "glimpse-legend" in tokens

@@ -91,7 +91,7 @@ def test_each_task_shows_its_output_and_explains_its_default_target(
     assert not at.error
     assert any(TARGET_WORDS[task] in _plain(c.value) for c in at.caption), [c.value for c in at.caption]
     metrics = {m.label: m.value for m in at.metric}
-    assert {"f(input)", "Completeness gap δ", "Per-token change"} <= set(metrics)
+    assert {"f(input)", "Completeness gap δ", "Per-token error"} <= set(metrics)
     assert any("glimpse-token" in h and "Integrated gradients" in h for h in _html(at))
 
 

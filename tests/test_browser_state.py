@@ -73,7 +73,7 @@ def _controls(s: Session) -> dict[str, str]:
 
 
 def _metrics(s: Session) -> dict[str, str]:
-    s.page.locator('[data-testid="stMetric"]', has_text="Per-token change").wait_for(timeout=60_000)
+    s.page.locator('[data-testid="stMetric"]', has_text="Per-token error").wait_for(timeout=60_000)
     out = {}
     for metric in s.page.locator('[data-testid="stMetric"]').all():
         label, *_, value = [t for t in metric.inner_text().split("\n") if t.strip()]
@@ -105,7 +105,7 @@ def test_controls_and_result_survive_multi_hop_paths_and_match_the_cli(
     cli = json.loads(capsys.readouterr().out)
     assert shown["Steps"] == str(cli["steps"])
     assert shown["Relative |δ|"] == f"{cli['relative_delta']:.2%}"
-    assert shown["Per-token change"] == f"{cli['token_error']:.2%}"
+    assert shown["Per-token error"] == f"{cli['token_error']:.2%}"
     assert shown["f(input)"] == f"{cli['f_input']:+.4f}"
 
     for path in (("Attention", "Model", "Attribution"), ("Model", "Attention", "Model", "Attribution"),

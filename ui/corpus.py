@@ -110,7 +110,7 @@ def _overview(s: dict[str, Any]) -> None:
     cols[0].metric("Rows", f"{s['rows']:,}", help=f"{s['errors']} could not be computed (see the table's status).")
     if s["ok"]:
         checks = (f"Both checks ≤ the tolerance: largest relative δ {s['max_relative_delta']:.2%}, largest "
-                  f"per-token change {s['max_token_error']:.2%}; {s['mean_steps']:.0f} steps on average.")  # fmt: skip
+                  f"per-token error {s['max_token_error']:.2%}; {s['mean_steps']:.0f} steps on average.")  # fmt: skip
     else:  # no row was computed: there is no δ to report (the table's error column says why)
         checks = "No row could be computed, so there is nothing to certify; see the table's error column."
     cols[1].metric("Certified IG", f"{s['certified']:,} / {s['ok']:,}", help=checks)
@@ -171,7 +171,7 @@ _COLUMN_CONFIG = {
     "token_error": st.column_config.NumberColumn(
         "per-token", format="percent", help="Largest change of a token's IG score between the last two "
         "resolutions, relative to the largest score."),
-    "certified": st.column_config.CheckboxColumn(help="Both δ and the per-token change within the tolerance."),
+    "certified": st.column_config.CheckboxColumn(help="Both δ and the per-token error within the tolerance."),
     "n_steps": st.column_config.NumberColumn("points", help="Gradient evaluations IG needed to certify."),
     "tokens": st.column_config.NumberColumn(help="Length after tokenising, [CLS] and [SEP] included."),
     "status": st.column_config.TextColumn(help="ok, or error when the row could not be computed."),

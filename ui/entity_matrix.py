@@ -35,11 +35,11 @@ def section(base: Current, entities: Sequence[Choice], settings: explain.IGSetti
                     key="attribution.entity_matrix")  # fmt: skip
     st.caption(
         f"Each row: IG of one entity's tag logit over the tokens (red pushes towards the tag, blue away). Every "
-        f"row certified: worst completeness gap {worst[0]:.2%}, worst per-token change {worst[1]:.2%} "
+        f"row certified: worst completeness gap {worst[0]:.2%}, worst per-token error {worst[1]:.2%} "
         f"(tolerance {settings.tolerance:.1%}); {sum(not r.converged for r in results)} row(s) at the step cap."
     )
     st.dataframe(
-        [{"entity": n, "steps": r.n_steps, "relative |δ|": r.relative_delta, "per-token change": r.token_error,
+        [{"entity": n, "steps": r.n_steps, "relative |δ|": r.relative_delta, "per-token error": r.token_error,
           "f(input)": r.f_input} for n, r in zip(names, results, strict=True)],
         hide_index=True,
     )  # fmt: skip

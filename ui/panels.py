@@ -176,12 +176,13 @@ def attribution_summary(result: explain.AttributionResult, info: explain.ModelIn
         help=f"|δ| / max(|f(input) − f(baseline)|, {s.abs_floor}). Accepted at ≤ {s.tolerance:.1%}.",
     )
     cols[4].metric(
-        "Per-token change",
+        "Per-token error",
         f"{result.token_error:.2%}",
-        help="The largest change of any token's score between the last two levels of the nested schedule "
-        f"({' and '.join(map(str, result.steps_tried[-2:]))} points), relative to the largest |score|. δ only checks "
-        f"the sum; this checks every token. Accepted at ≤ {s.tolerance:.1%}; the accepted level is finer, so its "
-        "own error is smaller still.",
+        help="An estimate of the largest error of any token's score at the accepted level "
+        f"({result.n_steps} points), relative to the largest |score|: half the largest of the last Chebyshev "
+        "coefficients the level computes (what the rule cannot see is smaller still once they have decayed), "
+        "capped at twice the change from the coarser level. δ only checks the sum; this checks every token. "
+        f"Accepted at ≤ {s.tolerance:.1%}. On 200 held-out SST-2 sentences the true error never exceeded half of it.",
     )
     cols[5].metric(
         "Steps",

@@ -171,6 +171,6 @@ def _notes(
         if result is not None and not result.converged:
             notes.append(
                 f"IG of {side} is not certified at {result.n_steps} points (relative δ {result.relative_delta:.3g}, "
-                f"per-token change {result.token_error:.3g}); raise the step cap for a trustworthy Δ."
+                f"per-token error {result.token_error:.3g}); raise the step cap for a trustworthy Δ."
             )
     return tuple(notes)

@@ -93,7 +93,7 @@ class Provenance:
         if self.convergence_delta is not None and self.relative_delta is not None:
             parts.append(f"δ = {self.convergence_delta:+.2e} ({self.relative_delta:.2%})")
         if self.token_error is not None:
-            parts.append(f"per-token change {self.token_error:.2%}")
+            parts.append(f"per-token error {self.token_error:.2%}")
         return " · ".join(parts)
 
 
