@@ -4,6 +4,7 @@ import streamlit as st
 
 import explain
 import ui
+import ui.answer_pair
 import ui.entity_matrix
 import ui.export
 import ui.task_views
@@ -18,6 +19,11 @@ cur, settings = top.cur, top.settings
 if top.every:  # a tagger's every entity: one batched run, the entity × token matrix
     assert top.base is not None
     ui.entity_matrix.section(top.base, top.every, settings)
+    ui.footer()
+    st.stop()
+if top.pair:  # a QA reader's answer: IG of its start logit, then of its end logit
+    assert top.base is not None
+    ui.answer_pair.section(top.base, top.pair, settings)
     ui.footer()
     st.stop()
 info = cur.bundle.info

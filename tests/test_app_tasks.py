@@ -201,6 +201,7 @@ def test_diagnose_and_corpus_pages_take_a_task(monkeypatch: pytest.MonkeyPatch, 
     _ok(at)
     assert any("start logit at token" in _plain(c.value) for c in at.caption)
     assert any("Explaining P(answer start" in _plain(c.value) for c in at.caption)
+    assert any("how P(answer start" in _plain(c.value) for c in at.caption)  # the head map names the logit too
     at.switch_page("app_pages/corpus.py").run()
     _ok(at)
     assert any("exact match and F1" in m.value for m in at.markdown)  # the task's metrics panel, not a refusal
@@ -224,3 +225,45 @@ def test_embedded_ner_button_loads_the_tagger(monkeypatch: pytest.MonkeyPatch, t
     _ok(at)
     assert at.session_state["glimpse.source"].ref == EMBEDDED_NER
     assert at.selectbox(key="glimpse.task_pick").value == "token-classification"
+
+
+def test_qa_attribution_explains_the_answers_start_and_end_logits_at_their_tokens(
+    monkeypatch: pytest.MonkeyPatch, task_root: Path
+) -> None:
+    """By default the Attribution page explains both ends of the answer, each at its own predicted token: the
+    best span by start + end logit (brute force over the context here), never a max over positions."""
+    import re
+
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from explain.tasks.qa import MAX_ANSWER_TOKENS
+
+    folder = task_root / "question-answering"
+    question, context = INPUTS["question-answering"]
+    at = _app(monkeypatch, folder, question, context).run()
+    at.switch_page("app_pages/attribution.py").run()
+    _ok(at)
+    assert not at.error
+    ends = {
+        m.group(1): int(m.group(2))
+        for h in at.subheader
+        if (m := re.search(r"Answer (start|end):.*\(token (\d+)\)", h.value))
+    }
+    assert set(ends) == {"start", "end"}, [h.value for h in at.subheader]
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForQuestionAnswering.from_pretrained(folder).eval()
+    enc = tok(question, context, return_tensors="pt")
+    with torch.no_grad():
+        out = model(**enc)
+    start, end = out.start_logits[0].numpy(), out.end_logits[0].numpy()
+    inside = [i for i, s in enumerate(enc["token_type_ids"][0].tolist()) if s == 1][:-1]  # the context, not [SEP]
+    best = max(
+        ((s, e) for s in inside for e in inside if s <= e < s + MAX_ANSWER_TOKENS),
+        key=lambda p: start[p[0]] + end[p[1]],
+    )
+    assert (ends["start"], ends["end"]) == best
+    f_input = [float(m.value) for m in at.metric if m.label == "f(input)"]
+    # Shown to 4 decimals; the view's forward is the same float32 graph as this one (|error| ~1e-6 at logits ~1).
+    np.testing.assert_allclose(f_input, [start[best[0]], end[best[1]]], atol=6e-5)
+    assert sum(m.label == "Completeness gap δ" for m in at.metric) == 2  # each end certified on its own
+    assert sum("glimpse-token" in h for h in _html(at)) == 2

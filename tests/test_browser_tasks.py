@@ -19,12 +19,12 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)")
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
-#: Per task: the link's parameters, and words of the caption that names the default target.
+#: Per task: the link's parameters, and words of the caption(s) that name the default target(s).
 CASES = {
     "token-classification": ({"text": "Alice lives in Paris with Bob."}, "logit of 'B-"),
     "question-answering": (
         {"text": "Who lives in Paris?", "text_b": "Alice lives in Paris with Bob."},
-        "start logit at token",
+        ("start logit at token", "end logit at token"),  # both ends of the answer, by default
     ),
     "fill-mask": ({"text": "Paris is the [MASK] of France."}, "at [MASK] 1"),
     "multi-label": ({"text": "Alice lives in Paris with Bob."}, "logit (sigmoid as a probability) of"),
@@ -45,7 +45,8 @@ def test_attribution_page_of_each_task(tmp_path: Path, task: str) -> None:
         s.page.locator(".glimpse-token").first.wait_for(timeout=60_000)  # the coloured tokens of IG
         s.wait_idle()
         expect(s.page.get_by_text(f"{task}:", exact=False).first).to_be_visible()  # the task's headline
-        expect(s.page.get_by_text(target_words, exact=False).first).to_be_visible()  # the target, named
+        for words in (target_words,) if isinstance(target_words, str) else target_words:
+            expect(s.page.get_by_text(words, exact=False).first).to_be_visible()  # the target, named
         assert s.page.locator("[data-testid='stException']").count() == 0
         assert s.page.locator("[data-testid='stAlertContentError']").count() == 0
         assert s.blocked == [] and s.dialogs == []

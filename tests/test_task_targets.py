@@ -105,3 +105,27 @@ def test_a_pair_target_is_the_logit_even_where_its_sigmoid_is_near_one(
     assert float(view_row(bundle, choice)[0]) == pytest.approx(7.0, abs=1e-6)
     result = attribute(choice.view(bundle), choice.encoding, IGSettings(target=0))
     assert result.f_input == pytest.approx(7.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("task", ["question-answering", "fill-mask", "zero-shot"])
+def test_the_export_manifest_records_the_task_and_the_target(
+    bundles: dict[tuple[str, str], ModelBundle], task: str
+) -> None:
+    """An export of a task's attribution says which head (the task) and which logit (the target) it explains:
+    the last choice, so a manifest that fell back to the default, or to a class name, is caught."""
+    import io
+    import json
+    import zipfile
+
+    from explain.views import exports as views
+
+    bundle = bundles[("bert", task)]
+    prediction = task_of(bundle).predict(bundle, REQUESTS[task])
+    choice = prediction.choices[-1]
+    view = choice.view(bundle)
+    result = attribute(view, choice.encoding, IGSettings(target=choice.target.column, max_steps=49))
+    zf = zipfile.ZipFile(io.BytesIO(views.bundle([views.attribution_exports(view, result)])))
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["model"]["task"] == task
+    assert manifest["target"] == choice.target.describe()
+    assert choice.target.name in manifest["target"]

@@ -64,7 +64,7 @@ def sentences(cur: Current, settings: explain.IGSettings) -> ViewExports | None:
     for note in r.notes:
         st.info(md(note))
     if r.words is not None:
-        what = f"IG for '{bundle.info.labels[r.target or 0]}'"
+        what = f"IG for '{bundle.info.target or bundle.info.labels[r.target or 0]}'"
         st.plotly_chart(comparison.delta_figure(r.alignment, r.words, ("A", "B"), what), key="compare.delta")
         _colour_rows(r, what)
     _pick(

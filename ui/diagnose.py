@@ -49,7 +49,7 @@ def explained_target(cur: Current, settings: explain.IGSettings) -> int:
 
 def heads_that_matter(cur: Current, target: int) -> tuple[ablation.HeadImportanceResult, ablation.SweepResult]:
     """The head maps and the sweep: they need the class, not IG, so the page draws them before IG runs."""
-    label = cur.bundle.info.labels[target]
+    label = cur.bundle.info.target or cur.bundle.info.labels[target]  # a task view names its logit
     imp = importance(cur.bundle, cur.result.encoding, target)
     left, right = st.columns(2)
     by_ablation, by_gradient = importance_figures(imp, label)
@@ -195,7 +195,7 @@ def attention_vs_ig(cur: Current, result: explain.AttributionResult) -> Diagnosi
 
 
 def which_explanation(cur: Current, result: explain.AttributionResult) -> Diagnosis:
-    label = cur.bundle.info.labels[result.target]
+    label = cur.bundle.info.target or cur.bundle.info.labels[result.target]
     settings = faithfulness.FaithfulnessSettings(baseline=result.settings.baseline)
 
     def compute() -> faithfulness.FaithfulnessResult:

@@ -51,6 +51,7 @@ class Explained:
     choice: Choice | None = None  # None for a classifier (its class picker chose)
     every: tuple[Choice, ...] = ()
     base: Current | None = None  # the model itself, before the target view
+    pair: tuple[Choice, ...] = ()  # a QA reader's start and end, explained one after the other
 
 
 def explained(page: str, every: bool = False) -> Explained:
@@ -68,6 +69,10 @@ def explained(page: str, every: bool = False) -> Explained:
     pick = tasks.chosen(shown.prediction, page, every)
     if pick is None:
         st.stop()
+    if isinstance(pick, tuple) and pick[0].group != "entities":  # QA: the answer's start and end
+        viewed = tasks.view_current(shown.cur, pick[0])
+        st.caption(f"Explaining both ends of the answer: {' and '.join(md(c.target.name) for c in pick)}.")
+        return Explained(viewed, tasks.settings(viewed), None, (), shown.cur, pick)
     if isinstance(pick, tuple):
         viewed = tasks.view_current(shown.cur, pick[0])
         st.caption(f"Explaining every entity's tag logit ({len(pick)}), each at its first token.")

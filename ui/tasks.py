@@ -77,6 +77,7 @@ TARGET_HELP: dict[TaskKind, str] = {
     TaskKind.REGRESSION: "The head's single output value.",
 }
 EVERY = "__every_entity__"  # the picker's "every entity" option (tagging, Attribution page)
+BOTH = "__start_and_end__"  # the picker's "start and end" option (QA, Attribution page): its default there
 
 
 def texts(kind: TaskKind) -> tuple[str, str | None]:
@@ -207,22 +208,26 @@ def current() -> Shown | None:
 
 def chosen(prediction: TaskPrediction, page: str, every: bool = False) -> Choice | tuple[Choice, ...] | None:
     """The target the page's picker names (the prediction's default at first); with ``every``, a tagger's
-    "every entity" option returns all its entities. None (said) when the model predicts nothing."""
+    "every entity" option returns all its entities, and a QA reader's "start and end" (the default there) both
+    ends of the answer. None (said) when the model predicts nothing."""
     if not prediction.choices:
         st.info("This model makes no prediction, so there is nothing to explain; its attention is on the "
                 "Attention page.")  # fmt: skip
         return None
     by_key = {c.key: c for c in reversed(prediction.choices)}  # a repeated key means its first choice
     entities = tuple(c for c in prediction.choices if c.group == "entities")
-    options = ([EVERY] if every and entities else []) + list(dict.fromkeys(c.key for c in prediction.choices))
+    pair = prediction.choices[: prediction.defaults] if every and prediction.defaults > 1 else ()
+    options = ([EVERY] if every and entities else []) + ([BOTH] if pair else [])
+    options += list(dict.fromkeys(c.key for c in prediction.choices))
     assert prediction.default is not None
     pick = widgets.kept(
-        st.selectbox, f"{page}.task_target", prediction.default.key, valid=lambda v: v in options,
+        st.selectbox, f"{page}.task_target", BOTH if pair else prediction.default.key, valid=lambda v: v in options,
         label="Explain", options=options, help=TARGET_HELP.get(prediction.task, ""),
         format_func=lambda k: f"every entity ({len(entities)}, one batched run)" if k == EVERY
+        else " and ".join(c.key for c in pair) + " (both, one after the other)" if k == BOTH
         else f"{by_key[k].group} · {by_key[k].target.name}",
     )  # fmt: skip
-    return entities if pick == EVERY else by_key[pick]
+    return entities if pick == EVERY else pair if pick == BOTH else by_key[pick]
 
 
 def view_current(cur: Current, choice: Choice) -> Current:
