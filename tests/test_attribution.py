@@ -94,11 +94,14 @@ class _PointCounter:
     def __init__(self, bundle: ModelBundle) -> None:
         self.forward_only: list[int] = []
         self.with_grad: list[int] = []
+        self.widths: list[tuple[int, int]] = []  # (rows, tokens) of every pass with gradients
         self.handle = bundle.hooked_model.register_forward_pre_hook(self._count, with_kwargs=True)
 
     def _count(self, module: object, args: object, kwargs: dict[str, torch.Tensor]) -> None:
-        rows = kwargs["inputs_embeds"].shape[0]
+        rows, width = kwargs["inputs_embeds"].shape[:2]
         (self.with_grad if torch.is_grad_enabled() else self.forward_only).append(rows)
+        if torch.is_grad_enabled():
+            self.widths.append((rows, width))
 
 
 def test_raising_the_steps_reuses_every_evaluation(classifier_bundle: ModelBundle, never_certified: None) -> None:
@@ -116,7 +119,7 @@ def test_raising_the_steps_reuses_every_evaluation(classifier_bundle: ModelBundl
 def test_chunked_equals_unchunked(classifier_bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     enc = prepare_input(classifier_bundle, TEXT)
     whole = attribute(classifier_bundle, enc, IGSettings(tolerance=0.5))
-    monkeypatch.setattr(integrator, "TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # 3 points per pass
+    monkeypatch.setattr(integrator, "CPU_TOKENS_PER_CHUNK", 3 * enc.n_tokens)  # 3 points per pass
     counter = _PointCounter(classifier_bundle)
     try:
         chunked = attribute(classifier_bundle, enc, IGSettings(tolerance=0.5))
@@ -264,6 +267,27 @@ def test_default_model_is_certified_against_a_converged_reference(embedded_bundl
     reference = captum_reference(embedded_bundle, text, result.target, n_steps=128, method="gausslegendre")
     assert reference.sum() == pytest.approx(result.f_input - result.f_baseline, rel=1e-3)
     assert np.abs(result.scores - reference).max() <= 0.01 * np.abs(reference).max()
+
+
+def test_a_chunk_is_padded_only_to_its_own_longest_input(
+    classifier_bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A short input batched with a long one runs at its own length: the rows are sorted longest first and
+    a chunk of 25 × the long length holds the long input's 25 points, then the short one's 25 at its width."""
+    from explain.methods.attribution import attribute_many
+
+    short, long = (prepare_input(classifier_bundle, t) for t in ("ok then", TEXT + " " + TEXT))
+    assert short.n_tokens < long.n_tokens
+    monkeypatch.setattr(integrator, "CPU_TOKENS_PER_CHUNK", 25 * long.n_tokens)
+    counter = _PointCounter(classifier_bundle)
+    try:
+        together = attribute_many(classifier_bundle, [short, long], IGSettings(tolerance=0.5))
+    finally:
+        counter.handle.remove()
+    assert [r.steps_tried for r in together] == [(13, 25), (13, 25)]
+    assert counter.widths == [(25, long.n_tokens), (25, short.n_tokens)]
+    alone = attribute(classifier_bundle, short, IGSettings(tolerance=0.5))
+    assert_attributions_agree(together[0], alone, classifier_bundle, seq=long.n_tokens)
 
 
 def test_many_inputs_in_padded_batches_equal_each_alone(classifier_bundle: ModelBundle) -> None:

@@ -1,9 +1,10 @@
 """The path integrator: IG's paths for one input or many, evaluated together in padded chunks.
 
 Each input has its own path (input and baseline word embeddings), its own warp and so its own points;
-rows of (input, α) from every input that still needs points are stacked, padded to the longest input
-with an attention mask, and run in chunks of bounded size. Every gradient is kept by its point's key,
-so a raise pays only for the new points. One input is a batch of one, with no padding.
+rows of (input, α) from every input that still needs points are sorted by the input's length, cut into
+chunks of bounded size, and each chunk runs padded only to its own longest input (with an attention
+mask), so short sentences batched with a long one do not pay for its length. Every gradient is kept by
+its point's key, so a raise pays only for the new points. One input is a batch of one, with no padding.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ import torch
 from explain.methods import quadrature
 
 Output = Literal["logit", "probability"]
-#: Rows per chunk scale down with length so one chunk's activations stay near the same size.
+#: Rows per chunk scale down with length so one chunk's activations stay near the same size: this many
+#: tokens per chunk on an accelerator (large batches keep it busy) ...
 TOKENS_PER_CHUNK = 4096
+#: ... and on the CPU, where a smaller chunk's activations stay in cache: IG of 80 SST-2 *train* sentences in
+#: batches of 8 took 9.3–9.9 s at 512–1024 tokens per chunk, 10.5–10.7 s at 2048 and 12.6–13.5 s at 4096;
+#: 128- and 500-token windows were the same at 1024 and 4096 (one or two rows per chunk either way). The
+#: corpus benchmark on SST-2 dev is the check on held-out rows (README, Corpus).
+CPU_TOKENS_PER_CHUNK = 1024
 
 
 @dataclass
@@ -43,16 +50,18 @@ class Paths:
 
     def outputs(self, rows: Sequence[tuple[int, float]]) -> np.ndarray:
         """f at (input, α) rows, forward only: [rows]."""
-        out = []
+        rows = list(rows)
+        out = np.zeros(len(rows))
         with torch.no_grad():
-            for chunk in _chunks(list(rows), self.x.shape[1]):
-                out.append(self._f(chunk).cpu().double().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+            for places in _chunks([i for i, _a in rows], self.lengths, self._chunk_tokens()):
+                out[places] = self._f([rows[p] for p in places]).cpu().double().numpy()
+        return out
 
     def evaluate(self, rows: Sequence[tuple[int, int, float]]) -> None:
         """Gradients at (input, key, α) rows not computed yet, kept in ``grads`` (key = the point's place)."""
         todo = [r for r in rows if r[1] not in self.grads[r[0]]]
-        for chunk in _chunks(todo, self.x.shape[1]):
+        for places in _chunks([i for i, _k, _a in todo], self.lengths, self._chunk_tokens()):
+            chunk = [todo[p] for p in places]
             embeds = self._embeds([(i, a) for i, _k, a in chunk]).requires_grad_(True)  # (rows, seq, emb)
             (grads,) = torch.autograd.grad(self._f([(i, a) for i, _k, a in chunk], embeds).sum(), embeds)
             for (i, key, alpha), g in zip(chunk, grads, strict=True):
@@ -70,25 +79,42 @@ class Paths:
         return out
 
     def _embeds(self, rows: Sequence[tuple[int, float]]) -> torch.Tensor:
-        index = torch.tensor([i for i, _ in rows], device=self.x.device)
+        """(rows, width, emb): the path points, cut to the longest of these rows' inputs."""
+        index, width = self._index(rows)
         alpha = torch.tensor([a for _, a in rows], dtype=self.x.dtype, device=self.x.device).view(-1, 1, 1)
-        return self.b[index] + alpha * (self.x[index] - self.b[index])  # (rows, seq, emb)
+        x, b = self.x[index, :width], self.b[index, :width]
+        return b + alpha * (x - b)
 
     def _f(self, rows: Sequence[tuple[int, float]], embeds: torch.Tensor | None = None) -> torch.Tensor:
-        index = torch.tensor([i for i, _ in rows], device=self.x.device)
+        index, width = self._index(rows)
         embeds = self._embeds(rows) if embeds is None else embeds
-        extra = {} if self.types is None else {"token_type_ids": self.types[index]}
-        if len(set(self.lengths)) > 1:  # padded: the mask keeps padding out of every attention
-            extra["attention_mask"] = self.mask[index]
+        extra = {} if self.types is None else {"token_type_ids": self.types[index, :width]}
+        if any(self.lengths[i] < width for i, _ in rows):  # padded: the mask keeps padding out of every attention
+            extra["attention_mask"] = self.mask[index, :width]
         logits: torch.Tensor = self.model(inputs_embeds=embeds, **extra).logits  # (rows, labels)
         chosen = logits.softmax(-1) if self.output == "probability" else logits
         picked = torch.tensor([self.targets[i] for i, _ in rows], device=chosen.device)
         return chosen[torch.arange(len(rows), device=chosen.device), picked]
 
+    def _chunk_tokens(self) -> int:
+        return CPU_TOKENS_PER_CHUNK if self.x.device.type == "cpu" else TOKENS_PER_CHUNK
 
-def _chunks(rows: list[tuple], n_tokens: int) -> list[list[tuple]]:  # type: ignore[type-arg]
-    size = max(1, TOKENS_PER_CHUNK // n_tokens)
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+    def _index(self, rows: Sequence[tuple[int, float]]) -> tuple[torch.Tensor, int]:
+        inputs = [i for i, _ in rows]
+        return torch.tensor(inputs, device=self.x.device), max(self.lengths[i] for i in inputs)
+
+
+def _chunks(inputs: list[int], lengths: list[int], tokens: int) -> list[list[int]]:
+    """Places in ``inputs`` (each row's input), grouped longest first: a chunk holds at most ``tokens``
+    tokens at its own longest row's length, so its padding is what its rows differ by."""
+    order = sorted(range(len(inputs)), key=lambda p: -lengths[inputs[p]])  # stable: ties keep their order
+    out: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        size = max(1, tokens // lengths[inputs[order[start]]])
+        out.append(order[start : start + size])
+        start += size
+    return out
 
 
 @dataclass
