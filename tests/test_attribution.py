@@ -306,3 +306,31 @@ def test_many_inputs_in_padded_batches_equal_each_alone(classifier_bundle: Model
     for a, b in zip(together, alone, strict=True):
         assert a.target == b.target and a.steps_tried == b.steps_tried and a.converged == b.converged
         assert_attributions_agree(a, b, classifier_bundle, seq=padded)
+
+
+def test_unwarped_rule_is_plain_clenshaw_curtis_without_a_prepass(
+    classifier_bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sanity check's fixed rule: 9 evenly spread Clenshaw–Curtis points, f at the ends from their own pass."""
+    bundle = classifier_bundle
+    enc = prepare_input(bundle, TEXT)
+    settings = IGSettings(target=1, n_steps=9, max_steps=9, baseline=_baseline(bundle))
+
+    def no_prepass(self: integrator.Paths, rows: object) -> np.ndarray:
+        raise AssertionError("the unwarped rule runs no forward-only prepass")
+
+    monkeypatch.setattr(integrator.Paths, "outputs", no_prepass)
+    result = attribution.attribute(bundle, enc, settings, warp=False)
+    k = np.arange(9)
+    nodes = (1 - np.cos(k * np.pi / 8)) / 2  # Clenshaw–Curtis on [0, 1], by hand
+    weights = quadrature.clenshaw_curtis(8)[1]
+    plain = attribution.integrate_at(bundle, enc, settings, target=1, alphas=nodes, weights=weights)
+    assert result.n_steps == 9 and list(result.path_alphas) == [0.0, 1.0]
+    np.testing.assert_allclose(result.scores, plain, rtol=0, atol=1e-6 * np.abs(plain).max())
+    ends = torch.tensor(enc.input_ids)[None], torch.tensor(baseline_ids(bundle, enc, settings.baseline))[None]
+    embed = bundle.model.get_input_embeddings()
+    with torch.no_grad():
+        f = [float(bundle.model(inputs_embeds=embed(i)).logits[0, 1]) for i in ends]
+    # the ends' f, read from the gradient pass (sdpa twin) against an eager pass: float32 rounding apart, i.e.
+    # ~1e-7 relative per operation reordered by the two attention paths, 1e-5 leaving room for ~100 of them
+    assert result.f_input == pytest.approx(f[0], rel=1e-5) and result.f_baseline == pytest.approx(f[1], rel=1e-5)

@@ -199,9 +199,9 @@ def test_the_callers_original_ig_is_reused_only_when_it_fits(
     calls: list[int] = []
     real = sanity.attribute
 
-    def counted(bundle, encoding, settings):  # type: ignore[no-untyped-def]
+    def counted(bundle, encoding, settings, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(settings.target)
-        return real(bundle, encoding, settings)
+        return real(bundle, encoding, settings, **kwargs)
 
     monkeypatch.setattr(sanity, "attribute", counted)
     reused = sanity.sanity_check(steep_bert, enc, 1, original=(mine, attention))
@@ -215,3 +215,20 @@ def test_the_callers_original_ig_is_reused_only_when_it_fits(
     other = prepare_input(steep_bert, "a short other text")
     sanity.sanity_check(steep_bert, other, 1, original=(mine, attention))
     assert len(calls) == steps + 1
+
+
+@pytest.mark.parametrize(("layers", "labels"), [
+    (12, ["layers 12–11 of 12", "layers 10–9 of 12", "layers 8–7 of 12", "layers 6–5 of 12", "layers 4–3 of 12",
+          "layers 2–1 of 12"]),
+    (7, ["layers 7–6 of 7", "layers 5–4 of 7", "layers 3–2 of 7", "layer 1 of 7"]),
+    (6, [f"layer {i} of 6" for i in range(6, 0, -1)]),
+])  # fmt: skip
+def test_a_deep_model_randomises_adjacent_layers_together(layers: int, labels: list[str]) -> None:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=8, max_position_embeddings=16)  # fmt: skip
+    steps = cascade(BertForSequenceClassification(config))
+    assert [s[0] for s in steps[1:]] == labels and len(steps) - 1 <= sanity.MAX_LAYER_STEPS
+    names = [n for _label, group in steps[1:] for n in group]
+    assert names == [f"bert.encoder.layer.{i}" for i in reversed(range(layers))]  # every layer once, top-down

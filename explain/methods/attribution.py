@@ -167,13 +167,16 @@ def attribute(
     on_progress: Callable[[str], None] | None = None,
     on_wait: Callable[[int, float], None] | None = None,
     logits: np.ndarray | None = None,
+    warp: bool = True,
 ) -> AttributionResult:
     """Certified integrated gradients for one input (see the module docstring).
 
     ``logits`` are the prediction the user sees (from the attention pass); with ``settings.target``
     unset, their top class is explained, so a near-tie cannot explain another class than the one shown.
+    ``warp=False`` spreads the points evenly, without the prepass (:func:`integrator.certify`).
     """
-    (result,) = attribute_many(bundle, [encoding], settings, on_progress, on_wait, None if logits is None else [logits])
+    (result,) = attribute_many(bundle, [encoding], settings, on_progress, on_wait, None if logits is None else [logits],
+                               warp=warp)  # fmt: skip
     return result
 
 
@@ -185,6 +188,7 @@ def attribute_many(
     on_wait: Callable[[int, float], None] | None = None,
     logits: Sequence[np.ndarray] | None = None,
     targets: Sequence[int] | None = None,
+    warp: bool = True,
 ) -> list[AttributionResult]:
     """Certified IG for many inputs at once: their paths share padded batches (corpus mode), and each is
     certified on its own; the result for an input equals its own :func:`attribute` to float32 rounding.
@@ -206,7 +210,7 @@ def attribute_many(
         try:
             paths = _paths(bundle, encodings, settings, targets)
             certified = integrator.certify(paths, settings.n_steps, settings.max_steps, settings.tolerance,
-                                           settings.abs_floor, on_progress or (lambda _m: None))  # fmt: skip
+                                           settings.abs_floor, on_progress or (lambda _m: None), warp)  # fmt: skip
         except (RuntimeError, MemoryError) as exc:
             raise ComputationError(
                 f"The attribution failed ({type(exc).__name__}: {str(exc)[:160]}). Try a shorter text or "

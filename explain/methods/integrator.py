@@ -43,10 +43,12 @@ class Paths:
     output: Output
     grads: list[dict[int, np.ndarray]] = field(default_factory=list)  # per input: key -> [length] g·(x − b)
     grad_at_input: list[torch.Tensor | None] = field(default_factory=list)  # per input: (length, emb) at α = 1
+    f_at: list[dict[int, float]] = field(default_factory=list)  # per input: key -> f there (from the same pass)
 
     def __post_init__(self) -> None:
         self.grads = [{} for _ in self.lengths]
         self.grad_at_input = [None for _ in self.lengths]
+        self.f_at = [{} for _ in self.lengths]
 
     def outputs(self, rows: Sequence[tuple[int, float]]) -> np.ndarray:
         """f at (input, α) rows, forward only: [rows]."""
@@ -63,8 +65,10 @@ class Paths:
         for places in _chunks([i for i, _k, _a in todo], self.lengths, self._chunk_tokens()):
             chunk = [todo[p] for p in places]
             embeds = self._embeds([(i, a) for i, _k, a in chunk]).requires_grad_(True)  # (rows, seq, emb)
-            (grads,) = torch.autograd.grad(self._f([(i, a) for i, _k, a in chunk], embeds).sum(), embeds)
-            for (i, key, alpha), g in zip(chunk, grads, strict=True):
+            f = self._f([(i, a) for i, _k, a in chunk], embeds)  # (rows,)
+            (grads,) = torch.autograd.grad(f.sum(), embeds)
+            for (i, key, alpha), g, value in zip(chunk, grads, f.detach().cpu().double().tolist(), strict=True):
+                self.f_at[i][key] = value
                 n = self.lengths[i]
                 self.grads[i][key] = (g[:n] * (self.x[i, :n] - self.b[i, :n])).sum(-1).cpu().double().numpy()  # (n,)
                 if alpha >= 1.0:  # the input itself (every level ends at α = 1): the companions' gradient
@@ -136,14 +140,27 @@ class Certified:
 
 
 def certify(
-    paths: Paths, first: int, cap: int, tolerance: float, floor: float, progress: Callable[[str], None]
+    paths: Paths,
+    first: int,
+    cap: int,
+    tolerance: float,
+    floor: float,
+    progress: Callable[[str], None],
+    warp: bool = True,
 ) -> list[Certified]:
-    """Run the nested schedule on every path until both checks pass or the cap is reached."""
+    """Run the nested schedule on every path until both checks pass or the cap is reached.
+
+    ``warp=False``: no prepass beyond the two ends (f there is the completeness check's), points evenly
+    spread in u (plain Clenshaw–Curtis), for a fixed rule whose ranks are all that is read."""
     n = len(paths.lengths)
-    prepass = np.linspace(0.0, 1.0, quadrature.PREPASS_POINTS)
-    outputs = paths.outputs([(i, float(a)) for i in range(n) for a in prepass]).reshape(n, len(prepass))
     sizes = ((first + 1) // 2, *quadrature.ladder(first, cap))
-    levels = [quadrature.levels(quadrature.warp_from_outputs(prepass, outputs[i]), sizes) for i in range(n)]
+    if warp:
+        prepass = np.linspace(0.0, 1.0, quadrature.PREPASS_POINTS)
+        outputs = paths.outputs([(i, float(a)) for i in range(n) for a in prepass]).reshape(n, len(prepass))
+        levels = [quadrature.levels(quadrature.warp_from_outputs(prepass, outputs[i]), sizes) for i in range(n)]
+    else:  # f at both ends comes with the first level's gradients (every level holds α = 0 and 1)
+        prepass, outputs = np.array([0.0, 1.0]), np.zeros((n, 2))  # outputs: filled after the first level
+        levels = [quadrature.levels(quadrature.uniform_warp(), sizes) for _ in range(n)]
     done: dict[int, Certified] = {}
     coarse: dict[int, np.ndarray] = {}
     for k in range(1, len(sizes)):
@@ -151,6 +168,8 @@ def certify(
         progress(f"Integrated gradients: {sizes[k]} points" + (f" (after {sizes[k - 1]})" if k > 1 else ""))
         paths.evaluate([(i, int(key), float(a)) for i in open_ for key, a in zip(levels[i][k].keys, levels[i][k].alphas,
                                                                                  strict=True)])  # fmt: skip
+        if not warp and k == 1:
+            outputs = np.array([[paths.f_at[i][int(levels[i][k].keys[j])] for j in (0, -1)] for i in range(n)])
         for i in open_:
             before = coarse.get(i, paths.integrate(i, levels[i][k - 1]))
             scores = paths.integrate(i, levels[i][k])
