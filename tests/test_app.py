@@ -548,6 +548,8 @@ def test_the_sanity_check_follows_the_ig_baseline(monkeypatch: pytest.MonkeyPatc
     at.selectbox(key="attribution.baseline").set_value(explain.Baseline.MASK).run()
     _ok(at)
     assert baselines == [explain.Baseline.PAD, explain.Baseline.MASK]
+    # the caption says how the randomised copies ran (the suite pins float32; tests/conftest.py)
+    assert any("fixed 9-point rule in float32" in c.value for c in at.caption)
     at.selectbox(key="attribution.baseline").set_value(explain.Baseline.PAD).run()
     assert len(baselines) == 2  # PAD's check is still cached
 

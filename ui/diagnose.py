@@ -264,10 +264,14 @@ def sanity_section(cur: Current, result: explain.AttributionResult) -> Diagnosis
             )
     if not s.insensitive:
         st.success("Every method's explanation changes once the model is destroyed: all pass this sanity check.")
+    paired = any(step.startswith("layers ") for step in s.steps)
+    grouped = f" (adjacent layers together: at most {sanity.MAX_LAYER_STEPS} steps)" if paired else ""
     st.caption(
-        f"Cascading randomisation (Adebayo et al. 2018): the classifier head, then layers top-down, are "
+        f"Cascading randomisation (Adebayo et al. 2018): the classifier head, then layers top-down{grouped}, are "
         f"re-initialised in a throwaway copy (seed {s.settings.seed}; the loaded model is untouched), and each "
-        f"method is recomputed. {s.seconds:.1f} s."
+        f"method is recomputed. Only ranks are compared on the randomised copies, so IG there is a fixed "
+        f"{sanity.IG_POINTS}-point rule in {s.precision} (bfloat16 only where this machine runs it faster; "
+        f"GLIMPSE_RANKS_PRECISION sets it). {s.seconds:.1f} s."
     )
     return Diagnosis(result, sanity=s)
 
