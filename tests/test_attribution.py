@@ -326,11 +326,15 @@ def test_unwarped_rule_is_plain_clenshaw_curtis_without_a_prepass(
     weights = quadrature.clenshaw_curtis(8)[1]
     plain = attribution.integrate_at(bundle, enc, settings, target=1, alphas=nodes, weights=weights)
     assert result.n_steps == 9 and list(result.path_alphas) == [0.0, 1.0]
-    np.testing.assert_allclose(result.scores, plain, rtol=0, atol=1e-6 * np.abs(plain).max())
+    # the same 9 points in one pass either way; α computed two ways may round to another float32, so the two
+    # differ by float32 reordering at most (tests/tolerances.py derives it from the widest sum and the depth)
+    scale = attribution_scale(result)
+    atol = reorder_atol(bundle, scale, seq=enc.n_tokens, gradient=True)
+    np.testing.assert_allclose(result.scores, plain, rtol=0, atol=atol)
     ends = torch.tensor(enc.input_ids)[None], torch.tensor(baseline_ids(bundle, enc, settings.baseline))[None]
     embed = bundle.model.get_input_embeddings()
     with torch.no_grad():
         f = [float(bundle.model(inputs_embeds=embed(i)).logits[0, 1]) for i in ends]
-    # the ends' f, read from the gradient pass (sdpa twin) against an eager pass: float32 rounding apart, i.e.
-    # ~1e-7 relative per operation reordered by the two attention paths, 1e-5 leaving room for ~100 of them
-    assert result.f_input == pytest.approx(f[0], rel=1e-5) and result.f_baseline == pytest.approx(f[1], rel=1e-5)
+    # the ends' f, read from the gradient pass (sdpa twin), against an eager forward pass: float32 reordering
+    forward = reorder_atol(bundle, scale, seq=enc.n_tokens)
+    assert abs(result.f_input - f[0]) <= forward and abs(result.f_baseline - f[1]) <= forward
