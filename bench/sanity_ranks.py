@@ -1,6 +1,6 @@
 """Do the sanity check's cheap IG ranks hold? Spearman ρ against a converged rule on randomised models.
 
-Usage: .venv/bin/python bench/sanity_ranks.py [--sentences 8] [--split dev]
+Usage: .venv/bin/python bench/sanity_ranks.py [--sentences 40] [--split dev]
 
 The sanity check reads only ranks on its randomised models, so it runs a fixed 9-point rule there. This
 takes SST-2 sentences of 24–40 tokens (dev by default, file order), walks the embedded classifier's cascade
@@ -43,7 +43,7 @@ RULES = (("9 warped points, float32", True, torch.float32), ("9 even points, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=8)
+    parser.add_argument("--sentences", type=int, default=40)
     parser.add_argument("--split", default="dev", choices=("dev", "train"))
     args = parser.parse_args()
     bundle = explain.load_bundle(explain.default_source(explain.policy_from_env({}), {}))
