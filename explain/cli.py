@@ -286,6 +286,7 @@ def _diagnose(bundle: ModelBundle, args: argparse.Namespace) -> dict[str, Any]:
                                   for m in (*f.methods, f.random)}, "best": f.best, "beats_random": f.beats_random,
                          "verdict": f.verdict},
         "sanity": {"steps": list(s.steps), "seed": s.settings.seed, "insensitive": list(s.insensitive),
+                   "precision": s.precision,
                    "correlations": {m: _floats(s.correlations[:, i]) for i, m in enumerate(s.methods)}},
         "notices": list(encoding.notices),
     }  # fmt: skip

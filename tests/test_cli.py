@@ -150,6 +150,7 @@ def test_diagnose_prints_every_part(capsys: pytest.CaptureFixture[str], payload_
     assert np.array(out["agreement"]["norm_based"]).shape == (layers, heads)  # type: ignore[index]
     assert set(out["faithfulness"]["aopc"]) >= {"integrated gradients", "random", "norm-based attention"}  # type: ignore[index]
     assert len(out["sanity"]["steps"]) == len(out["sanity"]["correlations"]["integrated gradients"])  # type: ignore[index]
+    assert out["sanity"]["precision"] == "float32"  # type: ignore[index]  # the suite pins it (tests/conftest.py)
     assert out["target_label"] in ("positive", XSS_LABEL)
 
 

@@ -184,5 +184,6 @@ def _sanity_table(s: SanityResult, prov: export.Provenance) -> dict[str, Any]:
         "rows": rows,
         "seed": s.settings.seed,
         "insensitive": list(s.insensitive),
+        "precision": s.precision,  # of the randomised copies
         "provenance": prov.manifest(),
     }
