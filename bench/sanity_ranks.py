@@ -17,9 +17,7 @@ each against 65 warped points in float32 (the reference).
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +31,6 @@ from bench.attribution import SHARED, _sentences  # noqa: E402
 from explain.methods import sanity  # noqa: E402
 from explain.methods.agreement import spearman  # noqa: E402
 from explain.methods.attribution import IGSettings, attribute  # noqa: E402
-from explain.models.gate import HookGate  # noqa: E402
-from explain.models.loading import _hooked_twin  # noqa: E402
 from explain.models.precision import ranks_precision  # noqa: E402
 
 RULES = (("9 warped points, float32", True, torch.float32), ("9 even points, float32", False, torch.float32),
@@ -55,18 +51,21 @@ def main() -> None:
         enc = explain.prepare_input(bundle, text)
         target = attribute(bundle, enc).target
         keep = ~np.asarray(enc.special, dtype=bool)
-        model = copy.deepcopy(bundle.model)
-        randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
-        generator = torch.Generator(device="cpu").manual_seed(0)
-        std = float(getattr(model.config, "initializer_range", 0.02))
+        # the check's own copies: float32 (the reference, and the float32 rules) and bfloat16 (its linear
+        # weights rounded once, eager attention on the CPU), randomised in step from the same seed
+        copies = {dtype: sanity.randomisable(bundle, dtype) for dtype in (torch.float32, torch.bfloat16)}
+        generators = {dtype: torch.Generator(device="cpu").manual_seed(0) for dtype in copies}
+        std = float(getattr(bundle.model.config, "initializer_range", 0.02))
         for _label, names in sanity.cascade(bundle.model):
-            for name in names:
-                sanity.reinitialise(model.get_submodule(name), std, generator)
-            ref = attribute(randomised, enc, IGSettings(target=target, n_steps=65, max_steps=65)).scores
+            for dtype, (model, _randomised) in copies.items():
+                for name in names:
+                    sanity.reinitialise(model.get_submodule(name), std, generators[dtype])
+            reference = copies[torch.float32][1]
+            ref = attribute(reference, enc, IGSettings(target=target, n_steps=65, max_steps=65)).scores
             for name, warp, dtype in RULES:
                 with ranks_precision(cpu, dtype):
                     settings = IGSettings(target=target, n_steps=9, max_steps=9)
-                    scores = attribute(randomised, enc, settings, warp=warp).scores
+                    scores = attribute(copies[dtype][1], enc, settings, warp=warp).scores
                 rho[name].append(spearman(scores[keep], ref[keep]))
     print(f"{len(texts)} SST-2 {args.split} sentences of 24–40 tokens, {len(rho[RULES[0][0]])} randomised models; "
           "Spearman ρ against 65 warped points, float32\n")  # fmt: skip

@@ -63,3 +63,20 @@ def test_the_sanity_check_in_bfloat16_keeps_row_zero_and_the_ranks(
     ig = full.methods.index(IG)
     for step in range(1, len(full.steps) + 1):
         assert spearman(half.scores[step, ig][keep], full.scores[step, ig][keep]) > 0.9
+
+
+def test_a_bfloat16_copy_holds_its_linear_weights_rounded_once_and_computes_the_same(steep_bert: ModelBundle) -> None:
+    model = steep_bert.model
+    copy = sanity._throwaway_copy(model, torch.bfloat16)
+    linears = [m for m in copy.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(m.weight.dtype == torch.bfloat16 for m in linears)
+    norms = [m for m in copy.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert norms and all(m.weight.dtype == torch.float32 for m in norms)  # autocast keeps these in float32
+    # no step randomises the word embeddings, so the copy shares them rather than holding a second table
+    assert copy.get_input_embeddings().weight is model.get_input_embeddings().weight
+    assert next(model.parameters()).dtype == torch.float32  # the shared model is not cast
+    ids = torch.tensor(prepare_input(steep_bert, TEXT).input_ids)[None]
+    with torch.no_grad(), precision.ranks_precision(CPU, torch.bfloat16):
+        # autocast rounds each float32 weight to bfloat16 on every pass; the copy rounded it once, the same way
+        assert torch.equal(copy(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert sanity._throwaway_copy(model, torch.float32).get_input_embeddings().weight.dtype == torch.float32

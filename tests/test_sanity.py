@@ -232,3 +232,20 @@ def test_a_deep_model_randomises_adjacent_layers_together(layers: int, labels: l
     assert [s[0] for s in steps[1:]] == labels and len(steps) - 1 <= sanity.MAX_LAYER_STEPS
     names = [n for _label, group in steps[1:] for n in group]
     assert names == [f"bert.encoder.layer.{i}" for i in reversed(range(layers))]  # every layer once, top-down
+
+
+def test_reinitialise_draws_the_same_weights_on_any_number_of_threads() -> None:
+    def drawn(threads: int, seed: int) -> list[torch.Tensor]:
+        module = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64), nn.Linear(64, 32))
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            reinitialise(module, 0.02, torch.Generator().manual_seed(seed))
+        finally:
+            torch.set_num_threads(before)
+        return [layer.weight.detach().clone() for layer in module]
+
+    one, two = drawn(1, 0), drawn(2, 0)
+    assert all(torch.equal(a, b) for a, b in zip(one, two, strict=True))
+    assert not torch.equal(one[0], one[1])  # each weight has a generator of its own, not a shared seed
+    assert not torch.equal(one[0], drawn(2, 1)[0])

@@ -9,17 +9,20 @@ non-special tokens) is kept. An explanation that looks the same when the weights
 are random describes the input rather than the model: it is flagged when |ρ| with every layer random is
 at least the threshold.
 
-The random weights live in a deep copy made for this call and dropped after it; the shared model is
-never touched. Re-initialisation follows the BERT family's own init: weights normal(0,
-config.initializer_range), biases 0, LayerNorm weight 1 and bias 0, drawn from a seeded
-``torch.Generator``, so a seed gives the same correlations. The embeddings stay (IG integrates along
+The random weights live in a deep copy made for this call and dropped after it (it shares the word
+embeddings, which no step randomises); the shared model is never touched. Re-initialisation follows the
+BERT family's own init: weights normal(0, config.initializer_range), biases 0, LayerNorm weight 1 and bias
+0, each weight from a ``torch.Generator`` of its own seeded from the check's seed, so a seed gives the same
+correlations and the draws run on every CPU thread. The embeddings stay (IG integrates along
 them, and the input must stay the same input). The original model's IG is the caller's certified one when
 given (``original``), else certified here to ``IG_TOLERANCE`` (``IG_FIRST_TRY`` points, raised up to
 ``IG_CAP``). On the randomised models only ranks are compared, so IG there is a fixed ``IG_POINTS``-point
 rule, uncertified: its δ can be large, but its ranks are what the check reads, and a destroyed model cannot
 run long. Its δ is kept per step. That rule spreads its points evenly (plain Clenshaw–Curtis, no prepass:
 the warp pays for a certificate, not for ranks) and runs in the precision ``explain.models.precision``
-picks for rank-only work (bfloat16 where this machine runs it faster, else float32). Spearman ρ of those
+picks for rank-only work (bfloat16 where this machine runs it faster, else float32; in bfloat16 the copy's
+linear weights are rounded once rather than by autocast on every pass, and on the CPU its attention is
+eager, whose bfloat16 backward is faster there than the fused kernel's). Spearman ρ of those
 ranks against a warped float32 65-point rule's, over 280 randomised models of the embedded classifier (40
 SST-2 dev sentences of 24–40 tokens; ``bench/sanity_ranks.py``): warped 9 points median 0.995, min 0.794;
 even 9 points 0.993, min 0.884; even 9 points in bfloat16 0.993, min 0.886.
@@ -30,7 +33,9 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -146,8 +151,7 @@ def _cascade_explanations(
         # We hold the bundle's gate: the runs below get gates of their own, so they do not wait for us.
         first = _explain(replace(bundle, gate=HookGate()), encoding, ig)
     rows = [("original", *first)]
-    model = copy.deepcopy(bundle.model)  # the throwaway copy; the shared model is never written
-    randomised = replace(bundle, model=model, hooked_model=_hooked_twin(model), gate=HookGate())
+    model, randomised = randomisable(bundle, dtype)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     fixed = replace(ig, n_steps=IG_POINTS, max_steps=IG_POINTS)  # ranks only: no certificate to buy
     std = float(getattr(model.config, "initializer_range", 0.02))
@@ -158,6 +162,32 @@ def _cascade_explanations(
         with ranks_precision(bundle.device, dtype):  # the twin shares the copy's tensors
             rows.append((label, *_explain(randomised, encoding, fixed, warp=False)))
     return rows
+
+
+def randomisable(bundle: ModelBundle, dtype: torch.dtype) -> tuple[PreTrainedModel, ModelBundle]:
+    """A throwaway copy of the bundle's model to randomise (the shared model is never written), and a bundle
+    that runs IG on it, for passes in ``dtype``."""
+    model = _throwaway_copy(bundle.model, dtype)
+    twin = _hooked_twin(model)
+    if dtype != torch.float32 and bundle.device.type == "cpu":
+        # CPU's fused attention differentiates bfloat16 slowly: eager took 0.14 s a copy against sdpa's 0.17 s
+        # at 32 bert-base tokens, 0.57 s against 0.75 s at 128 (float32 runs the same either way).
+        twin.set_attn_implementation("eager")
+    return model, replace(bundle, model=model, hooked_model=twin, gate=HookGate())
+
+
+def _throwaway_copy(model: PreTrainedModel, dtype: torch.dtype) -> PreTrainedModel:
+    """A deep copy whose linear layers hold ``dtype`` (under autocast to ``dtype`` each product casts its
+    float32 weight to ``dtype`` on every pass, as the weights need no gradient: cast once here instead, the
+    same rounding, so the same numbers). The embeddings are shared, not copied: no step randomises them."""
+    embeddings = model.get_input_embeddings()
+    memo: dict[int, Any] = {id(t): t for t in (*embeddings.parameters(), *embeddings.buffers())}
+    twin = copy.deepcopy(model, memo)
+    if dtype != torch.float32:
+        for module in twin.modules():
+            if isinstance(module, nn.Linear):
+                module.to(dtype)
+    return twin
 
 
 def _reused(
@@ -221,7 +251,12 @@ def _module(model: nn.Module, name: str) -> nn.Module | None:
 
 
 def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> None:
-    """The family's own init, from ``generator``: weights normal(0, std), biases 0, LayerNorm 1 and 0."""
+    """The family's own init: weights normal(0, std), biases 0, LayerNorm 1 and 0.
+
+    Each weight is drawn from a generator of its own, seeded from ``generator`` in module order, so the
+    draws can run on every CPU thread at once (one generator draws on one core) and still give the same
+    weights for the same seed on any machine and device."""
+    weights = []
     with torch.no_grad():
         for sub in module.modules():
             for name, p in sub.named_parameters(recurse=False):
@@ -230,8 +265,19 @@ def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> N
                 elif name.endswith("bias"):
                     p.zero_()
                 else:
-                    # Drawn on the CPU from a CPU generator, then copied: the same random weights on any device.
-                    p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device="cpu") * std)
+                    weights.append(p)
+        seeds = torch.randint(0, 2**62, (len(weights),), generator=generator).tolist()
+        with ThreadPoolExecutor(max(1, min(torch.get_num_threads(), len(weights)))) as pool:
+            list(pool.map(lambda p, seed: _draw(p, seed, std), weights, seeds))
+
+
+def _draw(p: torch.Tensor, seed: int, std: float) -> None:
+    """normal(0, std) into ``p``, drawn in float32 on the CPU (the same numbers on any device; a bfloat16
+    weight of a throwaway copy gets the float32 draw rounded, as autocast would round it)."""
+    drawn = torch.float32 if p.dtype in (torch.bfloat16, torch.float16) else p.dtype
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    with torch.no_grad():  # grad mode is per thread: the caller's no_grad does not reach a pool's worker
+        p.copy_(torch.randn(p.shape, generator=generator, dtype=drawn, device="cpu").mul_(std))
 
 
 def _result(
