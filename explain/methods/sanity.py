@@ -266,7 +266,7 @@ def reinitialise(module: nn.Module, std: float, generator: torch.Generator) -> N
                     p.zero_()
                 else:
                     weights.append(p)
-        seeds = torch.randint(0, 2**62, (len(weights),), generator=generator).tolist()
+        seeds = torch.randint(0, 2**62, (len(weights),), generator=generator, device=generator.device).tolist()
         with ThreadPoolExecutor(max(1, min(torch.get_num_threads(), len(weights)))) as pool:
             list(pool.map(lambda p, seed: _draw(p, seed, std), weights, seeds))
 
