@@ -1,6 +1,7 @@
 """How few points could certify IG? True error per level, and how sharp each error estimate is.
 
 Usage: .venv/bin/python bench/ig_levels.py [--train-cache A.pkl] [--dev-cache B.pkl]
+       .venv/bin/python bench/ig_levels.py --train-cache A.pkl --warps 100   (other warps; about 3 minutes)
 
 For each sentence (the first 200 SST-2 *train* sentences of at least 8 words, the tuning set, and the first
 240 SST-2 *dev* sentences, the held-out set) of the embedded classifier, with the predicted class's logit and
@@ -214,6 +215,58 @@ def patterson_rows(records: list[dict[str, Any]]) -> dict[str, Rule]:
     return out
 
 
+#: (prepass points, floor, width) of the warps ``--warps`` compares; the first is the shipped one.
+WARPS = ((Q.PREPASS_POINTS, Q.WARP_FLOOR, Q.WARP_WIDTH), (3, 0.3, 0.15), (9, 0.3, 0.15), (9, 0.3, 0.1),
+         (9, 0.4, 0.2), (5, 0.2, 0.2))  # fmt: skip
+
+
+def warps(methods: list[Methods], records: list[dict[str, Any]]) -> None:
+    """Would another warp let 17 points carry the certificate? Per warp of ``WARPS``, on the first
+    ``len(records)`` train sentences (their references from ``records``): the integrand at Clenshaw–Curtis
+    9, 17 and 33 (one pass of 33 points), the true error of each, and the tail estimate's factor (fitted on
+    these sentences, as in the tables) with the share it then accepts."""
+    from explain import IGSettings, attribute, prepare_input
+    from explain.methods import attribution as A
+
+    if not methods:
+        torch.manual_seed(0)
+        methods.append(Methods())
+    m, settings = methods[0], IGSettings()
+    texts = [s for s in _sentences(SHARED / "train.tsv") if len(s.split()) >= 8][: len(records)]
+    rows: dict[tuple[int, float, float], list[list[tuple[float, float, float]]]] = {w: [] for w in WARPS}
+    for text, r in zip(texts, records, strict=True):
+        enc = prepare_input(m.bundle, text)
+        target = attribute(m.bundle, enc).target
+        for points, floor, width in WARPS:
+            paths = A._paths(m.bundle, [enc], settings, [target])
+            pre = np.linspace(0, 1, points)
+            outs = paths.outputs([(0, float(a)) for a in pre])
+            top = Q.levels(Q.warp_from_outputs(pre, outs, floor, width), (3, 5, 9, 17, 33))[-1]
+            paths.evaluate([(0, int(k), float(a)) for k, a in zip(top.keys, top.alphas, strict=True)])
+            assert top.jacobian is not None
+            v = paths.values(0, top) * top.jacobian[:, None]
+            per_level = []
+            for intervals in (8, 16, 32):
+                at = v[np.arange(intervals + 1) * (32 // intervals)]
+                fine = Q.clenshaw_curtis(intervals)[1] @ at
+                tail = np.abs(Q.chebyshev_coefficients(at))[-Q.TAIL_TERMS :].max(axis=0).max()
+                per_level.append((_true(fine, r), _delta(fine, r),
+                                  Q.TAIL_SAFETY * tail / max(float(np.abs(fine).max()), FLOOR)))  # fmt: skip
+            rows[(points, floor, width)].append(per_level)
+    print("| prepass points | floor | width |" + "".join(f" {n} points: median true, true ≤ 0.5%, tail factor → "
+          "accepted |" for n in (9, 17, 33)))  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for (points, floor, width), values in rows.items():
+        a = np.array(values)  # [sentences, level, (true, δ, tail)]
+        cells = []
+        for level in range(3):
+            true, delta, tail = a[:, level].T
+            factor = float(np.max(true / np.maximum(tail, 1e-300))) / 0.5
+            taken = (tail * factor <= TOL) & (delta <= TOL)
+            cells.append(f" {np.median(true):.3%}, {np.mean(true <= TOL / 2):.0%}, {factor:.3g} → {taken.mean():.0%} |")
+        print(f"| {points} | {floor} | {width} |" + "".join(cells))
+
+
 def load(split: str, count: int, cache: Path | None, methods: list[Methods]) -> list[dict[str, Any]]:
     """The split's records: from ``cache`` when it exists, else collected (and kept there)."""
     if cache and cache.exists():
@@ -237,9 +290,13 @@ def main() -> None:
     parser.add_argument("--dev-count", type=int, default=240)
     parser.add_argument("--train-cache", type=Path, help="keep (or reuse) the train integrands here")
     parser.add_argument("--dev-cache", type=Path, help="keep (or reuse) the dev integrands here")
+    parser.add_argument("--warps", type=int, metavar="N", help="only compare warps (WARPS) on N train sentences")
     args = parser.parse_args()
     methods: list[Methods] = []
     train = load("train", args.train_count, args.train_cache, methods)
+    if args.warps:
+        warps(methods, train[: args.warps])
+        return
     dev = load("dev", args.dev_count, args.dev_cache, methods)
     for name, records in (("train (tuning)", train), ("dev (held out)", dev)):
         n = [r["n"] for r in records]
